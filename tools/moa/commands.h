@@ -1,0 +1,12 @@
+// The `moa` command's subcommands. Each lives in its own file and registers itself on the app;
+// its callback runs the work and throws moa::Error on bad input, which main() reports in one line.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace moa::cli {
+
+// Adds `derive` and makes it the default action of a bare `moa`.
+void AddDerive(CLI::App& app);
+
+}  // namespace moa::cli
