@@ -1,0 +1,58 @@
+// moa dnf — scalar expressions: the body of a Denotational Normal Form. After ψ-reduction no
+// array operation is left: only ψ on inputs (kLoad with an index vector), constants, sizes,
+// index values, scalar ops, selects and folds (reductions over a bound index variable).
+// The ONF reuses the same nodes with flat offsets (kLoad with `offset`) and no folds: each fold
+// has become a loop that accumulates into a named scalar (kRef).
+#pragma once
+
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "dnf/affine.h"
+#include "moa/scalar_op.h"
+
+namespace moa::dnf {
+
+enum class SKind { kLoad, kConst, kSize, kIndex, kUnary, kBinary, kSelect, kFold, kRef };
+
+struct SNode;
+using Scalar = std::shared_ptr<const SNode>;
+
+struct SNode {
+  SKind kind;
+  std::string name;            // kLoad: input; kFold: bound variable; kRef: named scalar
+  std::vector<Affine> index;   // kLoad in a DNF: the full index <i k> in `<i k> ψ name`;
+                               // kRef: the variables of the level it was hoisted to
+  Affine offset;               // kLoad in an ONF: γ of the index; kIndex: the index value
+  bool flat = false;           // kLoad: `offset` is used instead of `index`
+  double value = 0;            // kConst
+  Extent extent;               // kSize: the size; kFold: the bound variable's extent
+  UnaryOp unary = UnaryOp::kNeg;
+  BinaryOp binary = BinaryOp::kAdd;  // kBinary; kFold: the combiner
+  std::vector<Scalar> args;    // operands (kFold: the body)
+};
+
+Scalar Load(const std::string& input, std::vector<Affine> index);
+Scalar FlatLoad(const std::string& buffer, Affine offset);
+Scalar Const(double value);
+Scalar SizeValue(Extent extent);
+Scalar IndexValue(Affine index);
+Scalar Unary(UnaryOp op, Scalar a);
+Scalar Binary(BinaryOp op, Scalar a, Scalar b);
+Scalar Select(Scalar cond, Scalar a, Scalar b);
+Scalar Fold(BinaryOp op, const std::string& var, Extent extent, Scalar body);
+// A named scalar; `level` lists the index variables it depends on (printed as M(i)).
+Scalar Ref(const std::string& name, std::vector<Affine> level = {});
+
+// Index variables used but not bound inside `s` (a fold binds its variable in its body).
+std::set<std::string> FreeVars(const Scalar& s);
+// Names of the inputs `s` loads from.
+std::set<std::string> LoadedInputs(const Scalar& s);
+
+// kText: the MoA notation of the DNF; kLatex: the same as LaTeX; kCode: C-like, for the ONF.
+enum class Notation { kText, kLatex, kCode };
+std::string ToString(const Scalar& s, Notation notation = Notation::kText);
+
+}  // namespace moa::dnf

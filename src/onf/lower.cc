@@ -1,0 +1,137 @@
+// Lowering DNF → ONF. Loads get flat offsets by γ; folds become accumulation loops placed just
+// before the statement that uses them, inside the loops that bind their free variables.
+#include <functional>
+#include <set>
+
+#include "moa/error.h"
+#include "onf/onf.h"
+
+namespace moa::onf {
+namespace {
+
+using dnf::Affine;
+using dnf::Scalar;
+using dnf::SKind;
+
+class Lowerer {
+ public:
+  Lowerer(const std::vector<Buffer>& buffers, const dnf::Dnf& dnf) {
+    for (const Buffer& b : buffers) buffers_[b.name] = &b;
+    for (const dnf::InputInfo& in : dnf.inputs) {
+      taken_.insert(in.name);
+      for (const Extent& e : in.shape)
+        for (const std::string& s : e.Symbols()) taken_.insert(s);
+    }
+    for (const dnf::Output& out : dnf.outputs) {
+      taken_.insert(out.name);
+      for (const dnf::Let& let : out.lets) taken_.insert(let.name);
+    }
+  }
+
+  Affine Gamma(const std::string& name, const std::vector<Affine>& index) const {
+    const Buffer& b = *buffers_.at(name);
+    const std::vector<Extent> stride = SymbolicStrides(b.shape, b.layout);
+    InternalCheck(index.size() == stride.size(), "index rank of ", name);
+    Affine offset;
+    for (size_t j = 0; j < index.size(); ++j) offset = offset + index[j] * stride[j];
+    return offset;
+  }
+
+  // Rewrites loads to flat offsets and folds to accumulators declared in `pre`.
+  Scalar Expr(const Scalar& s, std::vector<Stmt>* pre) {
+    switch (s->kind) {
+      case SKind::kLoad:
+        return dnf::FlatLoad(s->name, Gamma(s->name, s->index));
+      case SKind::kRef:
+        return dnf::Ref(s->name);
+      case SKind::kFold: {
+        const std::string acc = Fresh("acc");
+        pre->push_back(Let(acc, dnf::Const(Identity(s->binary))));
+        Stmt loop{StmtKind::kLoop, s->name, s->extent, nullptr, BinaryOp::kAdd, {}, {}};
+        const Scalar body = Expr(s->args[0], &loop.body);
+        loop.body.push_back(Stmt{StmtKind::kAccum, acc, {}, body, s->binary, {}, {}});
+        pre->push_back(std::move(loop));
+        return dnf::Ref(acc);
+      }
+      default: {
+        if (s->args.empty()) return s;
+        dnf::SNode copy = *s;
+        for (Scalar& a : copy.args) a = Expr(a, pre);
+        return std::make_shared<const dnf::SNode>(std::move(copy));
+      }
+    }
+  }
+
+  static Stmt Let(const std::string& name, Scalar value) {
+    return Stmt{StmtKind::kLet, name, {}, std::move(value), BinaryOp::kAdd, {}, {}};
+  }
+
+  std::string Fresh(const std::string& base) {
+    for (int k = 1;; ++k) {
+      const std::string name = k == 1 ? base : base + std::to_string(k);
+      if (taken_.insert(name).second) return name;
+    }
+  }
+
+ private:
+  std::map<std::string, const Buffer*> buffers_;
+  std::set<std::string> taken_;
+};
+
+}  // namespace
+
+std::vector<Extent> SymbolicStrides(const Shape& shape, Layout layout) {
+  const size_t d = shape.size();
+  std::vector<Extent> stride(d, Extent(1));
+  if (layout == Layout::kRowMajor) {
+    for (size_t j = d; j-- > 1;) stride[j - 1] = stride[j] * shape[j];
+  } else {
+    for (size_t j = 1; j < d; ++j) stride[j] = stride[j - 1] * shape[j - 1];
+  }
+  return stride;
+}
+
+Onf Lower(const dnf::Dnf& dnf, const std::map<std::string, Layout>& layouts) {
+  Onf onf;
+  auto layout_of = [&](const std::string& name) {
+    auto it = layouts.find(name);
+    return it == layouts.end() ? Layout::kRowMajor : it->second;
+  };
+  for (const dnf::InputInfo& in : dnf.inputs)
+    onf.buffers.push_back({in.name, in.shape, layout_of(in.name), Role::kInput});
+  for (const dnf::Output& out : dnf.outputs)
+    onf.buffers.push_back({out.name, out.shape, layout_of(out.name), Role::kOutput});
+  for (const auto& [name, layout] : layouts) {
+    bool known = false;
+    for (const Buffer& b : onf.buffers) known = known || b.name == name;
+    UserCheck(known, "layout given for '", name, "', which is not an input or output of the spec");
+  }
+
+  Lowerer lower(onf.buffers, dnf);
+  for (const dnf::Output& out : dnf.outputs) {
+    // Loop level a opens the loop of out.vars[a]; lets of level a are bound just inside it.
+    std::function<void(size_t, std::vector<Stmt>*)> level = [&](size_t a, std::vector<Stmt>* into) {
+      for (const dnf::Let& let : out.lets) {
+        if (let.level != a) continue;
+        std::vector<Stmt> pre;
+        const dnf::Scalar value = lower.Expr(let.value, &pre);
+        into->insert(into->end(), pre.begin(), pre.end());
+        into->push_back(Lowerer::Let(let.name, value));
+      }
+      if (a == out.vars.size()) {
+        std::vector<Affine> index;
+        for (const std::string& v : out.vars) index.push_back(Affine::Var(v));
+        const dnf::Scalar value = lower.Expr(out.body, into);
+        into->push_back(Stmt{StmtKind::kStore, out.name, {}, value, BinaryOp::kAdd, lower.Gamma(out.name, index), {}});
+        return;
+      }
+      Stmt loop{StmtKind::kLoop, out.vars[a], out.shape[a], nullptr, BinaryOp::kAdd, {}, {}};
+      level(a + 1, &loop.body);
+      into->push_back(std::move(loop));
+    };
+    level(0, &onf.body);
+  }
+  return onf;
+}
+
+}  // namespace moa::onf

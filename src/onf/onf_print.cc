@@ -1,0 +1,50 @@
+#include <sstream>
+
+#include "onf/onf.h"
+
+namespace moa::onf {
+namespace {
+
+std::string Code(const dnf::Scalar& s) { return dnf::ToString(s, dnf::Notation::kCode); }
+
+void Print(const std::vector<Stmt>& body, int depth, std::ostringstream& os) {
+  const std::string pad(static_cast<size_t>(2 * depth), ' ');
+  for (const Stmt& s : body) {
+    switch (s.kind) {
+      case StmtKind::kLoop:
+        os << pad << "for (" << s.name << " = 0; " << s.name << " < " << s.extent.ToString(true)
+           << "; ++" << s.name << ") {\n";
+        Print(s.body, depth + 1, os);
+        os << pad << "}\n";
+        break;
+      case StmtKind::kLet:
+        os << pad << "double " << s.name << " = " << Code(s.value) << ";\n";
+        break;
+      case StmtKind::kAccum:
+        if (s.op == BinaryOp::kAdd || s.op == BinaryOp::kMul) {
+          os << pad << s.name << " " << Symbol(s.op) << "= " << Code(s.value) << ";\n";
+        } else {
+          os << pad << s.name << " = " << Name(s.op) << "(" << s.name << ", " << Code(s.value) << ");\n";
+        }
+        break;
+      case StmtKind::kStore:
+        os << pad << s.name << "[" << s.offset.ToString(true) << "] = " << Code(s.value) << ";\n";
+        break;
+    }
+  }
+}
+
+}  // namespace
+
+std::string ToString(const Onf& onf) {
+  std::ostringstream os;
+  for (const Buffer& b : onf.buffers) {
+    os << "// " << (b.role == Role::kInput ? "input " : "output") << " " << b.name << "["
+       << Size(b.shape).ToString(true) << "]  shape " << moa::ToString(b.shape, true) << ", "
+       << ToString(b.layout) << "\n";
+  }
+  Print(onf.body, 0, os);
+  return os.str();
+}
+
+}  // namespace moa::onf
