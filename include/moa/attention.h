@@ -1,0 +1,92 @@
+// moa — runtime attention (stage: kernels, public API).
+// In: strided 4-D q, k, v tensors (batch, heads, seq, dim) in float64, float32 or bfloat16, and
+// AttentionOptions with PyTorch scaled_dot_product_attention semantics.
+// Out: the attention output written into a caller-owned strided tensor, and optionally the
+// log-sum-exp of each query row. Arguments are validated once here (moa::Error naming the argument
+// and what was expected); the kernels under src/kernels never throw and never allocate in the hot
+// loop.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+
+namespace moa {
+
+enum class DType : int { kFloat64 = 0, kFloat32 = 1, kBFloat16 = 2, kBool = 3 };
+
+// Name of a dtype as the CLI and error messages print it ("float64", "float32", "bfloat16", "bool").
+const char* DTypeName(DType dtype);
+// Bytes per element (bool is one byte, as in NumPy and PyTorch).
+int DTypeSize(DType dtype);
+
+// A strided view of memory the caller owns. Sizes and strides are in elements and always in the
+// logical order (batch, heads, seq, dim) for q, k, v, out and masks ((batch, heads, nq, nk)), and
+// (batch, heads, nq) for the log-sum-exp; a BSHD tensor is the same view with permuted strides.
+// Unused trailing dimensions (rank < 4) are ignored. A stride of 0 broadcasts (masks only).
+struct Tensor {
+  void* data = nullptr;
+  DType dtype = DType::kFloat32;
+  int rank = 4;
+  std::array<int64_t, 4> sizes{};
+  std::array<int64_t, 4> strides{};
+
+  // Contiguous (batch, heads, seq, dim) memory: the layout PyTorch calls BHSD.
+  static Tensor Bhsd(const void* data, DType dtype, int64_t batch, int64_t heads, int64_t seq,
+                     int64_t dim);
+  // Contiguous (batch, seq, heads, dim) memory, viewed as (batch, heads, seq, dim).
+  static Tensor Bshd(const void* data, DType dtype, int64_t batch, int64_t heads, int64_t seq,
+                     int64_t dim);
+  // Contiguous (batch, heads, nq) memory, for the log-sum-exp output.
+  static Tensor Lse(void* data, DType dtype, int64_t batch, int64_t heads, int64_t nq);
+  int64_t NumElements() const;
+};
+
+// Where the diagonal of a causal mask sits when nq != nk.
+enum class CausalAlign {
+  kTopLeft,      // PyTorch SDPA: query i attends to keys j <= i.
+  kBottomRight,  // FlashAttention: query i attends to keys j <= i + (nk - nq).
+};
+
+enum class AttentionImpl {
+  kFused,  // Flash-style: query blocks x key/value blocks, online softmax, no n x n buffer.
+  kNaive,  // Materialises S = q k^T and P = softmax(S) per head (GEMM, softmax, GEMM): a baseline.
+};
+
+struct AttentionOptions {
+  // Multiplies q k^T; default 1/sqrt(dk) as in PyTorch.
+  std::optional<double> scale;
+  bool is_causal = false;
+  CausalAlign causal_align = CausalAlign::kTopLeft;
+  // Optional mask over (batch, heads, nq, nk), broadcastable as in PyTorch: each size is either the
+  // full size or 1 (or the stride is 0); rank < 4 aligns to the trailing dimensions. dtype kBool:
+  // true = attend. A float dtype (the dtype of q, or float32 for bfloat16 q): added to the scores.
+  // Combined with is_causal the two restrictions both apply (PyTorch rejects that combination).
+  std::optional<Tensor> mask;
+  // Optional output: the natural-log sum of exp of each (scaled, masked) score row, (batch,
+  // q heads, nq), float64 for float64 inputs and float32 otherwise; -inf for fully masked rows.
+  std::optional<Tensor> lse;
+  // Worker threads over (batch, head, query block); 0 = OMP_NUM_THREADS, else all cores.
+  int num_threads = 0;
+  AttentionImpl impl = AttentionImpl::kFused;
+};
+
+// out = softmax(q k^T * scale + mask) v for every (batch, head). Shapes: q (B, Hq, nq, dk),
+// k (B, Hkv, nk, dk), v (B, Hkv, nk, dv), out (B, Hq, nq, dv) with Hq a multiple of Hkv (GQA:
+// query head h reads key/value head h / (Hq / Hkv), without copies). q, k, v share one dtype; out
+// has it too, or float32 when q is bfloat16. out must not overlap the inputs. Throws moa::Error on
+// invalid arguments.
+void Attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& out,
+               const AttentionOptions& options = {});
+
+// The spelling of the same entry point.
+inline void attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& out,
+                      const AttentionOptions& options = {}) {
+  Attention(q, k, v, out, options);
+}
+
+// bfloat16 <-> float conversions (round to nearest even; NaN stays NaN), for callers and tests.
+uint16_t BFloat16FromFloat(float f);
+float FloatFromBFloat16(uint16_t b);
+
+}  // namespace moa

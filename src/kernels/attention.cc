@@ -1,0 +1,303 @@
+// moa — runtime attention (stage: kernels, API layer).
+// In: the user's tensors and options. Out: a validated AttentionProblem handed to the kernels.
+// Every user error is found here, once, and reported as moa::Error naming the argument.
+#include "moa/attention.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <memory>
+#include <new>
+#include <string>
+#include <vector>
+
+#include "kernels/attention_problem.h"
+#include "kernels/machine.h"
+#include "moa/error.h"
+
+namespace moa {
+
+const char* DTypeName(DType dtype) {
+  switch (dtype) {
+    case DType::kFloat64: return "float64";
+    case DType::kFloat32: return "float32";
+    case DType::kBFloat16: return "bfloat16";
+    case DType::kBool: return "bool";
+  }
+  return "unknown";
+}
+
+int DTypeSize(DType dtype) {
+  switch (dtype) {
+    case DType::kFloat64: return 8;
+    case DType::kFloat32: return 4;
+    case DType::kBFloat16: return 2;
+    case DType::kBool: return 1;
+  }
+  return 0;
+}
+
+Tensor Tensor::Bhsd(const void* data, DType dtype, int64_t batch, int64_t heads, int64_t seq,
+                    int64_t dim) {
+  Tensor t;
+  t.data = const_cast<void*>(data);
+  t.dtype = dtype;
+  t.sizes = {batch, heads, seq, dim};
+  t.strides = {heads * seq * dim, seq * dim, dim, 1};
+  return t;
+}
+
+Tensor Tensor::Bshd(const void* data, DType dtype, int64_t batch, int64_t heads, int64_t seq,
+                    int64_t dim) {
+  Tensor t;
+  t.data = const_cast<void*>(data);
+  t.dtype = dtype;
+  t.sizes = {batch, heads, seq, dim};
+  t.strides = {seq * heads * dim, dim, heads * dim, 1};
+  return t;
+}
+
+Tensor Tensor::Lse(void* data, DType dtype, int64_t batch, int64_t heads, int64_t nq) {
+  Tensor t;
+  t.data = data;
+  t.dtype = dtype;
+  t.rank = 3;
+  t.sizes = {batch, heads, nq, 1};
+  t.strides = {heads * nq, nq, 1, 0};
+  return t;
+}
+
+int64_t Tensor::NumElements() const {
+  int64_t n = 1;
+  for (int i = 0; i < rank && i < 4; ++i) n *= sizes[i];
+  return n;
+}
+
+uint16_t BFloat16FromFloat(float f) {
+  uint32_t bits;
+  std::memcpy(&bits, &f, 4);
+  if ((bits & 0x7fffffffu) > 0x7f800000u) return static_cast<uint16_t>((bits >> 16) | 0x40);
+  bits += 0x7fffu + ((bits >> 16) & 1u);  // round to nearest, ties to even
+  return static_cast<uint16_t>(bits >> 16);
+}
+
+float FloatFromBFloat16(uint16_t b) {
+  const uint32_t bits = static_cast<uint32_t>(b) << 16;
+  float f;
+  std::memcpy(&f, &bits, 4);
+  return f;
+}
+
+namespace {
+
+constexpr const char* kWho = "moa::attention: ";
+const char* const kDimNames[4] = {"batch", "heads", "seq", "dim"};
+
+std::string SizesText(const Tensor& t) {
+  std::string s = "(";
+  for (int i = 0; i < t.rank && i < 4; ++i) s += (i ? ", " : "") + std::to_string(t.sizes[i]);
+  return s + ")";
+}
+
+// Byte range [lo, hi) that a view can touch, for the overlap check.
+void Extent(const Tensor& t, intptr_t* lo, intptr_t* hi) {
+  intptr_t low = reinterpret_cast<intptr_t>(t.data), high = low;
+  for (int i = 0; i < t.rank; ++i) {
+    const intptr_t span = static_cast<intptr_t>((t.sizes[i] - 1) * t.strides[i] * DTypeSize(t.dtype));
+    (span < 0 ? low : high) += span;
+  }
+  *lo = low;
+  *hi = high + DTypeSize(t.dtype);
+}
+
+bool Overlaps(const Tensor& a, const Tensor& b) {
+  intptr_t alo, ahi, blo, bhi;
+  Extent(a, &alo, &ahi);
+  Extent(b, &blo, &bhi);
+  return alo < bhi && blo < ahi;
+}
+
+void CheckView(const Tensor& t, const char* name, int rank) {
+  UserCheck(t.data != nullptr, kWho, "argument '", name, "': expected a data pointer, got null");
+  UserCheck(t.rank == rank, kWho, "argument '", name, "': expected a ", rank,
+            "-D tensor (batch, heads, ", rank == 4 ? "seq, dim" : "nq", "), got rank ", t.rank);
+  for (int i = 0; i < rank; ++i) {
+    UserCheck(t.sizes[i] >= 1, kWho, "argument '", name, "': expected every size >= 1, got sizes ",
+              SizesText(t));
+  }
+}
+
+// Outputs must not write one element twice: sorted by stride, each dimension must step past the
+// whole extent of the smaller ones.
+void CheckWritable(const Tensor& t, const char* name) {
+  std::vector<std::pair<int64_t, int64_t>> dims;  // (stride, size) of dimensions with size > 1
+  for (int i = 0; i < t.rank; ++i) {
+    if (t.sizes[i] == 1) continue;
+    UserCheck(t.strides[i] > 0, kWho, "argument '", name,
+              "': expected positive strides on an output, got stride ", t.strides[i],
+              " on dimension ", i);
+    dims.emplace_back(t.strides[i], t.sizes[i]);
+  }
+  std::sort(dims.begin(), dims.end());
+  int64_t covered = 1;
+  for (const auto& [stride, size] : dims) {
+    UserCheck(stride >= covered, kWho, "argument '", name,
+              "': expected non-overlapping strides on an output, got elements written twice");
+    covered = stride * size;
+  }
+}
+
+bool IsFloat(DType d) {
+  return d == DType::kFloat64 || d == DType::kFloat32 || d == DType::kBFloat16;
+}
+
+}  // namespace
+
+void Attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& out,
+               const AttentionOptions& options) {
+  CheckView(q, "q", 4);
+  CheckView(k, "k", 4);
+  CheckView(v, "v", 4);
+  CheckView(out, "out", 4);
+  UserCheck(IsFloat(q.dtype), kWho, "argument 'q': expected dtype float64, float32 or bfloat16, got ",
+            DTypeName(q.dtype));
+  UserCheck(k.dtype == q.dtype, kWho, "argument 'k': expected dtype ", DTypeName(q.dtype),
+            " (the dtype of q), got ", DTypeName(k.dtype));
+  UserCheck(v.dtype == q.dtype, kWho, "argument 'v': expected dtype ", DTypeName(q.dtype),
+            " (the dtype of q), got ", DTypeName(v.dtype));
+  UserCheck(out.dtype == q.dtype || (q.dtype == DType::kBFloat16 && out.dtype == DType::kFloat32),
+            kWho, "argument 'out': expected dtype ", DTypeName(q.dtype),
+            q.dtype == DType::kBFloat16 ? " or float32" : "", " (from q), got ",
+            DTypeName(out.dtype));
+
+  const int64_t batch = q.sizes[0], hq = q.sizes[1], nq = q.sizes[2], dk = q.sizes[3];
+  const int64_t hkv = k.sizes[1], nk = k.sizes[2], dv = v.sizes[3];
+  UserCheck(k.sizes[0] == batch, kWho, "argument 'k': expected batch ", batch,
+            " (the batch of q), got sizes ", SizesText(k));
+  UserCheck(v.sizes[0] == batch, kWho, "argument 'v': expected batch ", batch,
+            " (the batch of q), got sizes ", SizesText(v));
+  UserCheck(k.sizes[3] == dk, kWho, "argument 'k': expected dim ", dk,
+            " (the dim of q), got sizes ", SizesText(k));
+  UserCheck(v.sizes[1] == hkv && v.sizes[2] == nk, kWho, "argument 'v': expected heads ", hkv,
+            " and seq ", nk, " (those of k), got sizes ", SizesText(v));
+  UserCheck(hq % hkv == 0, kWho, "argument 'k': expected a number of heads dividing the ", hq,
+            " heads of q (GQA/MQA), got ", hkv);
+  UserCheck(out.sizes[0] == batch && out.sizes[1] == hq && out.sizes[2] == nq && out.sizes[3] == dv,
+            kWho, "argument 'out': expected sizes (", batch, ", ", hq, ", ", nq, ", ", dv,
+            "), got ", SizesText(out));
+  CheckWritable(out, "out");
+  for (const auto& [t, name] : {std::pair{&q, "q"}, {&k, "k"}, {&v, "v"}}) {
+    UserCheck(!Overlaps(out, *t), kWho, "argument 'out': expected memory disjoint from '", name,
+              "', got overlapping ranges");
+  }
+
+  internal::AttentionProblem p;
+  p.in = q.dtype;
+  p.out = out.dtype;
+  p.batch = batch;
+  p.q_heads = hq;
+  p.kv_heads = hkv;
+  p.nq = nq;
+  p.nk = nk;
+  p.dk = dk;
+  p.dv = dv;
+  p.q = q.data;
+  p.k = k.data;
+  p.v = v.data;
+  p.o = out.data;
+  for (int i = 0; i < 4; ++i) {
+    p.qs[i] = q.strides[i];
+    p.ks[i] = k.strides[i];
+    p.vs[i] = v.strides[i];
+    p.os[i] = out.strides[i];
+  }
+
+  if (options.mask) {
+    const Tensor& m = *options.mask;
+    UserCheck(m.data != nullptr, kWho, "argument 'mask': expected a data pointer, got null");
+    UserCheck(m.rank >= 1 && m.rank <= 4, kWho,
+              "argument 'mask': expected rank 1 to 4 broadcastable to (batch, heads, nq, nk), got "
+              "rank ", m.rank);
+    const bool additive_ok = m.dtype == q.dtype ||
+                             (q.dtype == DType::kBFloat16 && m.dtype == DType::kFloat32);
+    UserCheck(m.dtype == DType::kBool || additive_ok, kWho,
+              "argument 'mask': expected dtype bool or ", DTypeName(q.dtype),
+              q.dtype == DType::kBFloat16 ? " or float32" : "", ", got ", DTypeName(m.dtype));
+    const int64_t full[4] = {batch, hq, nq, nk};
+    const char* const names[4] = {"batch", "heads", "nq", "nk"};
+    for (int i = 0; i < 4; ++i) {
+      const int src = i - (4 - m.rank);  // right-aligned, as PyTorch broadcasting
+      const int64_t size = src >= 0 ? m.sizes[src] : 1;
+      UserCheck(size == full[i] || size == 1, kWho, "argument 'mask': expected size ", full[i],
+                " or 1 for dimension ", names[i], " (broadcastable to (", batch, ", ", hq, ", ", nq,
+                ", ", nk, ")), got sizes ", SizesText(m));
+      p.ms[i] = (src >= 0 && size != 1) ? m.strides[src] : 0;
+    }
+    p.mask = m.data;
+    p.mask_dtype = m.dtype;
+  }
+
+  p.causal = options.is_causal;
+  p.causal_offset = options.causal_align == CausalAlign::kBottomRight ? nk - nq : 0;
+  p.scale = options.scale ? *options.scale : 1.0 / std::sqrt(static_cast<double>(dk));
+  UserCheck(std::isfinite(p.scale), kWho, "argument 'scale': expected a finite number, got ",
+            p.scale);
+
+  if (options.lse) {
+    const Tensor& l = *options.lse;
+    CheckView(l, "lse", 3);
+    const DType want = q.dtype == DType::kFloat64 ? DType::kFloat64 : DType::kFloat32;
+    UserCheck(l.dtype == want, kWho, "argument 'lse': expected dtype ", DTypeName(want), ", got ",
+              DTypeName(l.dtype));
+    UserCheck(l.sizes[0] == batch && l.sizes[1] == hq && l.sizes[2] == nq, kWho,
+              "argument 'lse': expected sizes (", batch, ", ", hq, ", ", nq, "), got ",
+              SizesText(l));
+    CheckWritable(l, "lse");
+    UserCheck(!Overlaps(l, out), kWho,
+              "argument 'lse': expected memory disjoint from 'out', got overlapping ranges");
+    p.lse = l.data;
+    for (int i = 0; i < 3; ++i) p.lse_s[i] = l.strides[i];
+  }
+
+  UserCheck(options.num_threads >= 0, kWho,
+            "argument 'num_threads': expected 0 (default) or a positive count, got ",
+            options.num_threads);
+  int threads = options.num_threads > 0 ? options.num_threads : internal::DefaultThreadCount();
+  const internal::Blocks blocks = internal::ChooseBlocks(
+      internal::MachineCaches(), internal::AccBytes(p), dk, dv, nq, nk, batch * hq, threads);
+  p.bq = blocks.bq;
+  p.bk = blocks.bk;
+  const int64_t tasks = options.impl == AttentionImpl::kNaive
+                            ? internal::RoundUpTo(nq, p.bq) / p.bq
+                            : batch * hq * (internal::RoundUpTo(nq, p.bq) / p.bq);
+  p.num_threads = static_cast<int>(std::clamp<int64_t>(threads, 1, tasks));
+
+  // All memory the kernels touch besides the tensors is allocated here, before any kernel runs.
+  const internal::TileLayout layout = internal::MakeTileLayout(p);
+  p.scratch_per_thread = layout.total;
+  std::unique_ptr<unsigned char[]> scratch, s_matrix;
+  try {
+    scratch.reset(new unsigned char[layout.total * p.num_threads + 64]);
+    if (options.impl == AttentionImpl::kNaive) {
+      p.s_stride = internal::RoundUpTo(nk, 64);
+      // Rows padded to the 4-row micro-kernel, columns to whole 64-element chunks.
+      s_matrix.reset(new unsigned char[internal::RoundUpTo(nq, 4) * p.s_stride * internal::AccBytes(p) + 64]);
+    }
+  } catch (const std::bad_alloc&) {
+    throw Error(internal::Concat(kWho, "out of memory for the ",
+                                 options.impl == AttentionImpl::kNaive ? "naive" : "fused",
+                                 " path's buffers (nq ", nq, ", nk ", nk, ")"));
+  }
+  auto align = [](unsigned char* ptr) {
+    return reinterpret_cast<unsigned char*>((reinterpret_cast<uintptr_t>(ptr) + 63) & ~uintptr_t{63});
+  };
+  p.scratch = align(scratch.get());
+  if (options.impl == AttentionImpl::kNaive) {
+    p.s_matrix = align(s_matrix.get());
+    internal::RunNaiveAttention(p);
+  } else {
+    internal::RunFusedAttention(p);
+  }
+}
+
+}  // namespace moa

@@ -1,0 +1,97 @@
+// moa — runtime attention (stage: kernels, internal).
+// In: nothing; this is the plain struct the validated API layer (attention.cc) hands to the kernels
+// (cpu/attention_hwy.cc). Every field is already checked, every stride is in elements, broadcast
+// mask dimensions have stride 0, and all scratch memory is allocated by the caller, so the kernels
+// can neither fail nor allocate.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "moa/attention.h"
+
+namespace moa::internal {
+
+struct AttentionProblem {
+  DType in = DType::kFloat32;   // q, k, v
+  DType out = DType::kFloat32;  // out
+  int64_t batch = 0, q_heads = 0, kv_heads = 0, nq = 0, nk = 0, dk = 0, dv = 0;
+  const void* q = nullptr;
+  const void* k = nullptr;
+  const void* v = nullptr;
+  void* o = nullptr;
+  int64_t qs[4] = {}, ks[4] = {}, vs[4] = {}, os[4] = {};
+
+  // Mask: kind none / bool / additive; strides with 0 on broadcast dimensions.
+  const void* mask = nullptr;
+  DType mask_dtype = DType::kBool;
+  int64_t ms[4] = {};
+
+  bool causal = false;
+  // Query row i may attend to key j only if j <= i + causal_offset (0 top-left, nk-nq bottom-right).
+  int64_t causal_offset = 0;
+  double scale = 1.0;
+
+  void* lse = nullptr;  // float64 when in is float64, else float32
+  int64_t lse_s[3] = {};
+
+  int num_threads = 1;
+  // Block sizes (rows of q, rows of k/v per tile), chosen by ChooseBlocks from cache sizes.
+  int64_t bq = 64, bk = 256;
+
+  // Scratch owned by the caller: num_threads slices of scratch_per_thread bytes, 64-byte aligned.
+  unsigned char* scratch = nullptr;
+  size_t scratch_per_thread = 0;
+  // Naive path only: the materialised score/probability matrix of one head, nq x s_stride.
+  void* s_matrix = nullptr;
+  int64_t s_stride = 0;
+};
+
+// Lanes are at most 64 bytes on every target we compile; tiles are padded to this many elements of
+// the accumulator type so that every vector loop runs without tails.
+constexpr int64_t kMaxVectorBytes = 64;
+
+inline int64_t RoundUpTo(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
+
+// Bytes of one accumulator element: float64 inputs accumulate in float64, the others in float32.
+inline int AccBytes(const AttentionProblem& p) { return p.in == DType::kFloat64 ? 8 : 4; }
+
+// Where each tile lives inside one thread's scratch slice (byte offsets, 64-byte aligned). Rows of
+// the query block are padded to a multiple of 4 (the micro-kernels' row group) and dv to whole
+// 64-byte vectors, so no vector loop has a tail.
+struct TileLayout {
+  int64_t bq_pad = 0, bk = 0, dv_pad = 0;
+  size_t q_off = 0, kt_off = 0, v_off = 0, s_off = 0, o_off = 0, m_off = 0, z_off = 0, total = 0;
+};
+
+inline TileLayout MakeTileLayout(const AttentionProblem& p) {
+  TileLayout t;
+  const int64_t a = AccBytes(p);
+  t.bq_pad = RoundUpTo(p.bq, 4);
+  t.bk = p.bk;  // already a multiple of 64 elements
+  t.dv_pad = RoundUpTo(p.dv, kMaxVectorBytes / a);
+  size_t at = 0;
+  auto take = [&](int64_t elements) {
+    const size_t off = at;
+    at += static_cast<size_t>(RoundUpTo(elements * a, 64));
+    return off;
+  };
+  t.q_off = take(t.bq_pad * p.dk);
+  t.kt_off = take(p.dk * t.bk);
+  t.v_off = take(t.bk * t.dv_pad);
+  t.s_off = take(t.bq_pad * t.bk);
+  t.o_off = take(t.bq_pad * t.dv_pad);
+  t.m_off = take(t.bq_pad);
+  t.z_off = take(t.bq_pad);
+  t.total = at;
+  return t;
+}
+
+// Kernels (cpu/attention_hwy.cc), dispatched at run time to the best SIMD target of this CPU.
+void RunFusedAttention(const AttentionProblem& p);
+void RunNaiveAttention(const AttentionProblem& p);
+// The Highway target the two calls above run on now ("AVX3", "AVX2", "EMU128"), for tests and
+// the benchmark's report of which kernels ran.
+const char* AttentionTargetName();
+
+}  // namespace moa::internal

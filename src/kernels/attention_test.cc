@@ -1,0 +1,328 @@
+// Tests of moa::attention (fused and naive) against the float64 reference of
+// attention_test_util.h, over layouts, strides, GQA, masks and their broadcasts, causal alignments,
+// LSE, edge sizes around the blocks, dtypes, thread counts and SIMD targets.
+#include <gtest/gtest.h>
+
+#include <array>
+#include <cmath>
+#include <optional>
+#include <random>
+#include <cstring>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "hwy/targets.h"
+#include "kernels/attention_problem.h"
+#include "kernels/attention_test_util.h"
+#include "moa/attention.h"
+
+namespace moa {
+namespace {
+
+using testing_util::HostTensor;
+using testing_util::Layout;
+using testing_util::MakeTensor;
+
+enum class MaskKind { kNone, kBool, kAdditive };
+
+struct Case {
+  DType dtype = DType::kFloat32;
+  DType out_dtype = DType::kFloat32;
+  int64_t batch = 1, hq = 1, hkv = 1, nq = 8, nk = 8, dk = 16, dv = 16;
+  Layout layout = Layout::kBhsd;
+  bool causal = false;
+  bool bottom_right = false;
+  MaskKind mask = MaskKind::kNone;
+  std::vector<int64_t> mask_sizes;  // empty: full (batch, hq, nq, nk)
+  bool mask_zero_strides = false;   // broadcast through stride 0 on full-size dimensions instead
+  bool fully_masked_rows = false;   // mask out every key of some query rows
+  bool lse = true;
+  std::optional<double> scale;
+};
+
+double Tolerance(DType d) {
+  return d == DType::kFloat64 ? 1e-12 : d == DType::kFloat32 ? 1e-5 : 2e-2;
+}
+
+struct Run {
+  std::vector<double> out, lse;
+  std::vector<unsigned char> raw;  // the output bytes, to compare thread counts bit for bit
+};
+
+// Builds the inputs of a case (deterministically from its seed), runs the library and the reference.
+class AttentionCase {
+ public:
+  explicit AttentionCase(const Case& c, unsigned seed = 7) : c_(c) {
+    std::mt19937 rng(seed);
+    q_ = MakeTensor(c.dtype, {c.batch, c.hq, c.nq, c.dk}, c.layout);
+    k_ = MakeTensor(c.dtype, {c.batch, c.hkv, c.nk, c.dk}, c.layout);
+    v_ = MakeTensor(c.dtype, {c.batch, c.hkv, c.nk, c.dv}, c.layout);
+    // Scores of a few units make the softmax neither flat nor one-hot.
+    testing_util::FillRandom(&q_, &rng, -1.5, 1.5);
+    testing_util::FillRandom(&k_, &rng, -1.5, 1.5);
+    testing_util::FillRandom(&v_, &rng, -1, 1);
+    if (c.mask != MaskKind::kNone) {
+      std::vector<int64_t> sizes = c.mask_sizes;
+      if (sizes.empty()) sizes = {c.batch, c.hq, c.nq, c.nk};
+      const DType md = c.mask == MaskKind::kBool ? DType::kBool
+                       : c.dtype == DType::kBFloat16 ? DType::kFloat32 : c.dtype;
+      mask_ = MakeTensor(md, sizes, Layout::kBhsd);
+      std::uniform_real_distribution<double> u(0, 1);
+      int64_t idx[4] = {0, 0, 0, 0};
+      const Tensor& mv = mask_.view;
+      const int r = mv.rank;
+      auto size = [&](int d) { return d < r ? mv.sizes[d] : 1; };
+      for (idx[0] = 0; idx[0] < size(0); ++idx[0])
+        for (idx[1] = 0; idx[1] < size(1); ++idx[1])
+          for (idx[2] = 0; idx[2] < size(2); ++idx[2])
+            for (idx[3] = 0; idx[3] < size(3); ++idx[3]) {
+              const double x = u(rng);
+              double value = c.mask == MaskKind::kBool ? (x < 0.7) : (x < 0.2 ? -INFINITY : 4 * x - 2);
+              // Query rows are the rank-2 dimension (if the mask has one); mask every 3rd fully.
+              if (c.fully_masked_rows && r >= 2 && idx[r - 2] % 3 == 1) {
+                value = c.mask == MaskKind::kBool ? 0 : -INFINITY;
+              }
+              mask_.Set(idx, value);
+            }
+      if (c.mask_zero_strides) {
+        // Re-express size-1 dimensions as full-size dimensions with stride 0 (torch.expand).
+        const int64_t full[4] = {c.batch, c.hq, c.nq, c.nk};
+        for (int d = 0; d < r; ++d)
+          if (mv.sizes[d] == 1) {
+            mask_.view.sizes[d] = full[4 - r + d];
+            mask_.view.strides[d] = 0;
+          }
+      }
+    }
+  }
+
+  Run RunLibrary(AttentionImpl impl, int threads) {
+    HostTensor out = MakeTensor(c_.out_dtype, {c_.batch, c_.hq, c_.nq, c_.dv}, c_.layout);
+    const DType lse_dtype = c_.dtype == DType::kFloat64 ? DType::kFloat64 : DType::kFloat32;
+    HostTensor lse = MakeTensor(lse_dtype, {c_.batch, c_.hq, c_.nq}, Layout::kBhsd);
+    AttentionOptions o;
+    o.is_causal = c_.causal;
+    o.causal_align = c_.bottom_right ? CausalAlign::kBottomRight : CausalAlign::kTopLeft;
+    o.scale = c_.scale;
+    if (c_.mask != MaskKind::kNone) o.mask = mask_.view;
+    if (c_.lse) o.lse = lse.view;
+    o.num_threads = threads;
+    o.impl = impl;
+    Attention(q_.view, k_.view, v_.view, out.view, o);
+    Run run;
+    for (int64_t b = 0; b < c_.batch; ++b)
+      for (int64_t h = 0; h < c_.hq; ++h)
+        for (int64_t i = 0; i < c_.nq; ++i) {
+          for (int64_t e = 0; e < c_.dv; ++e) run.out.push_back(out.Get4(b, h, i, e));
+          const int64_t idx[3] = {b, h, i};
+          if (c_.lse) run.lse.push_back(lse.Get(idx));
+        }
+    run.raw = out.bytes;
+    return run;
+  }
+
+  testing_util::Reference Ref() const {
+    const double scale = c_.scale ? *c_.scale : 1.0 / std::sqrt(static_cast<double>(c_.dk));
+    return testing_util::ReferenceAttention(q_, k_, v_, c_.mask != MaskKind::kNone ? &mask_ : nullptr,
+                                            c_.causal, c_.bottom_right, scale);
+  }
+
+  // Runs fused and naive with 1 and 2 threads and checks each against the reference.
+  void CheckAll() {
+    const testing_util::Reference ref = Ref();
+    double ref_norm = 0;
+    for (double x : ref.out) ref_norm = std::max(ref_norm, std::fabs(x));
+    for (AttentionImpl impl : {AttentionImpl::kFused, AttentionImpl::kNaive}) {
+      const char* name = impl == AttentionImpl::kFused ? "fused" : "naive";
+      const Run one = RunLibrary(impl, 1);
+      const Run two = RunLibrary(impl, 2);
+      EXPECT_TRUE(one.raw == two.raw) << name << ": 1 and 2 threads differ";
+      double diff = 0;
+      bool nan = false;
+      for (size_t i = 0; i < ref.out.size(); ++i) {
+        nan = nan || std::isnan(one.out[i]);
+        diff = std::max(diff, std::fabs(one.out[i] - ref.out[i]));
+      }
+      ASSERT_FALSE(nan) << name << ": NaN in the output";
+      const double err = ref_norm > 0 ? diff / ref_norm : diff;
+      EXPECT_LE(err, Tolerance(c_.dtype)) << name << ": relative max-norm error";
+      if (c_.lse) {
+        double lse_err = 0;
+        for (size_t i = 0; i < ref.lse.size(); ++i) {
+          if (std::isinf(ref.lse[i])) {
+            EXPECT_TRUE(std::isinf(one.lse[i]) && one.lse[i] < 0) << name << ": lse row " << i;
+          } else {
+            lse_err = std::max(lse_err, std::fabs(one.lse[i] - ref.lse[i]) /
+                                            std::max(1.0, std::fabs(ref.lse[i])));
+          }
+        }
+        EXPECT_LE(lse_err, Tolerance(c_.dtype)) << name << ": lse error";
+      }
+    }
+  }
+
+ private:
+  Case c_;
+  HostTensor q_, k_, v_, mask_;
+};
+
+std::vector<std::pair<DType, DType>> AllTypes() {
+  return {{DType::kFloat64, DType::kFloat64},
+          {DType::kFloat32, DType::kFloat32},
+          {DType::kBFloat16, DType::kBFloat16},
+          {DType::kBFloat16, DType::kFloat32}};
+}
+
+Case Typed(Case c, std::pair<DType, DType> t) {
+  c.dtype = t.first;
+  c.out_dtype = t.second;
+  return c;
+}
+
+TEST(AttentionTest, LayoutsForEveryDtype) {
+  for (auto t : AllTypes())
+    for (Layout layout : {Layout::kBhsd, Layout::kBshd, Layout::kStrided}) {
+      Case c;
+      c.batch = 2, c.hq = 3, c.hkv = 3, c.nq = 37, c.nk = 45, c.dk = 24, c.dv = 24;
+      c.layout = layout;
+      SCOPED_TRACE(std::string(DTypeName(t.first)) + " -> " + DTypeName(t.second) +
+                   " layout " + std::to_string(static_cast<int>(layout)));
+      AttentionCase(Typed(c, t)).CheckAll();
+    }
+}
+
+TEST(AttentionTest, EdgeSizesAroundBlocks) {
+  // Block sizes are at most 128 query rows and between 64 and 512 keys (machine.cc), so 1, odd,
+  // 600 and 700 cover: single row/key, tails of every vector width, several blocks plus a tail.
+  const std::vector<std::array<int64_t, 4>> shapes = {
+      {1, 1, 16, 16}, {1, 9, 8, 8}, {9, 1, 8, 8}, {3, 5, 7, 9},
+      {129, 600, 16, 16}, {130, 700, 8, 20}, {65, 64, 33, 17}};
+  for (auto t : {AllTypes()[0], AllTypes()[1], AllTypes()[2]})
+    for (const auto& s : shapes) {
+      Case c;
+      c.nq = s[0], c.nk = s[1], c.dk = s[2], c.dv = s[3];
+      SCOPED_TRACE(std::string(DTypeName(t.first)) + " nq " + std::to_string(s[0]) + " nk " +
+                   std::to_string(s[1]) + " dk " + std::to_string(s[2]) + " dv " +
+                   std::to_string(s[3]));
+      AttentionCase(Typed(c, t)).CheckAll();
+    }
+}
+
+TEST(AttentionTest, GqaAndMqa) {
+  for (auto t : AllTypes())
+    for (auto [hq, hkv] : {std::pair<int64_t, int64_t>{6, 2}, {4, 1}}) {
+      Case c;
+      c.batch = 2, c.hq = hq, c.hkv = hkv, c.nq = 19, c.nk = 70, c.dk = 32, c.dv = 8;
+      c.layout = Layout::kBshd;
+      SCOPED_TRACE(std::string(DTypeName(t.first)) + " hq " + std::to_string(hq));
+      AttentionCase(Typed(c, t)).CheckAll();
+    }
+}
+
+TEST(AttentionTest, CausalBothAlignments) {
+  for (auto t : AllTypes())
+    for (bool bottom_right : {false, true})
+      for (auto [nq, nk] : {std::pair<int64_t, int64_t>{50, 50}, {20, 150}, {150, 20}, {200, 600}}) {
+        Case c;
+        c.hq = 2, c.hkv = 2, c.nq = nq, c.nk = nk, c.dk = 16, c.dv = 16;
+        c.causal = true;
+        c.bottom_right = bottom_right;
+        SCOPED_TRACE(std::string(DTypeName(t.first)) + (bottom_right ? " bottom-right" : " top-left") +
+                     " nq " + std::to_string(nq) + " nk " + std::to_string(nk));
+        AttentionCase(Typed(c, t)).CheckAll();
+      }
+}
+
+TEST(AttentionTest, MaskBroadcastPatterns) {
+  // Full, per-(query, key), per-(batch, key) padding masks, a key vector, (nq, nk), and the same
+  // broadcasts expressed as stride 0.
+  const std::vector<std::vector<int64_t>> patterns = {
+      {2, 3, 21, 33}, {1, 1, 21, 33}, {2, 1, 1, 33}, {33}, {21, 33}, {2, 3, 21, 1}};
+  for (auto t : AllTypes())
+    for (MaskKind kind : {MaskKind::kBool, MaskKind::kAdditive})
+      for (const auto& sizes : patterns)
+        for (bool zero_strides : {false, true}) {
+          Case c;
+          c.batch = 2, c.hq = 3, c.hkv = 3, c.nq = 21, c.nk = 33, c.dk = 16, c.dv = 12;
+          c.mask = kind;
+          c.mask_sizes = sizes;
+          c.mask_zero_strides = zero_strides;
+          SCOPED_TRACE(std::string(DTypeName(t.first)) +
+                       (kind == MaskKind::kBool ? " bool" : " additive") + " rank " +
+                       std::to_string(sizes.size()) + (zero_strides ? " stride0" : ""));
+          AttentionCase(Typed(c, t)).CheckAll();
+        }
+}
+
+TEST(AttentionTest, FullyMaskedRowsGiveZeroAndMinusInfinity) {
+  for (auto t : AllTypes())
+    for (MaskKind kind : {MaskKind::kBool, MaskKind::kAdditive}) {
+      Case c;
+      c.hq = 2, c.hkv = 1, c.nq = 10, c.nk = 300, c.dk = 8, c.dv = 8;
+      c.mask = kind;
+      c.mask_sizes = {1, 2, 10, 300};
+      c.fully_masked_rows = true;
+      AttentionCase(Typed(c, t)).CheckAll();
+    }
+  // Bottom-right causal with nq > nk masks the first nq - nk rows entirely.
+  Case c;
+  c.dtype = c.out_dtype = DType::kFloat64;
+  c.nq = 12, c.nk = 5, c.causal = true, c.bottom_right = true;
+  AttentionCase(c).CheckAll();
+}
+
+TEST(AttentionTest, EverythingCombined) {
+  for (auto t : AllTypes()) {
+    Case c;
+    c.batch = 2, c.hq = 4, c.hkv = 2, c.nq = 70, c.nk = 130, c.dk = 40, c.dv = 24;
+    c.layout = Layout::kStrided;
+    c.causal = true;
+    c.bottom_right = true;
+    c.mask = MaskKind::kAdditive;
+    c.mask_sizes = {2, 1, 70, 130};
+    c.scale = 0.3;
+    SCOPED_TRACE(DTypeName(t.first));
+    AttentionCase(Typed(c, t)).CheckAll();
+  }
+}
+
+TEST(AttentionTest, HeadDim128) {
+  for (auto t : AllTypes()) {
+    Case c;
+    c.hq = 2, c.hkv = 2, c.nq = 100, c.nk = 260, c.dk = 128, c.dv = 128;
+    AttentionCase(Typed(c, t)).CheckAll();
+  }
+}
+
+// Every SIMD target the kernels are built for that this CPU runs: the portable path (Highway's
+// SCALAR or EMU128 baseline, whichever this compiler builds) must be as correct as AVX2/AVX-512.
+TEST(AttentionTest, EverySimdTarget) {
+  int tested = 0;
+  const int64_t portable = HWY_SCALAR | HWY_EMU128;
+  for (int64_t target : {portable, int64_t{HWY_AVX2}, int64_t{HWY_AVX3}}) {
+    if (target != portable && !(hwy::SupportedTargets() & target)) continue;
+    hwy::SetSupportedTargetsForTest(target);
+    const std::string ran = internal::AttentionTargetName();
+    SCOPED_TRACE(ran);
+    if (target == portable) {
+      EXPECT_TRUE(ran == "SCALAR" || ran == "EMU128") << ran;
+    } else {
+      EXPECT_EQ(ran, hwy::TargetName(target));
+    }
+    for (auto t : AllTypes()) {
+      Case c;
+      c.batch = 1, c.hq = 2, c.hkv = 1, c.nq = 33, c.nk = 77, c.dk = 20, c.dv = 12;
+      c.causal = true;
+      c.mask = MaskKind::kBool;
+      c.mask_sizes = {33, 77};
+      AttentionCase(Typed(c, t)).CheckAll();
+    }
+    ++tested;
+  }
+  hwy::SetSupportedTargetsForTest(0);
+  EXPECT_GE(tested, 1);
+}
+
+}  // namespace
+}  // namespace moa
