@@ -11,10 +11,19 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", std::string("moa ") + MOA_VERSION);
   app.require_subcommand(0, 1);
   moa::cli::AddDerive(app);
+  moa::cli::AddBench(app);
   try {
     app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
+  } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::Success& e) {  // --version
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    // One line, as scripts expect: what was wrong, and where to look.
+    std::cerr << "moa: error: " << e.what() << " (see moa --help)\n";
+    return 2;
   } catch (const moa::Error& e) {
     std::cerr << "moa: error: " << e.what() << "\n";
     return 2;
