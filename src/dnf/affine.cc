@@ -1,5 +1,8 @@
 #include "dnf/affine.h"
 
+#include <algorithm>
+#include <vector>
+
 #include "moa/error.h"
 
 namespace moa::dnf {
@@ -47,12 +50,17 @@ int64_t Affine::Evaluate(const IndexEnv& vars, const Bindings& sizes) const {
 std::string Affine::ToString(bool ascii) const {
   const std::string times = ascii ? "*" : "\xC2\xB7";
   std::string ts;  // the variable terms, e.g. "i·dk + k" or "-i"
-  for (const auto& [v, c] : terms_) {
+  // Terms with symbolic coefficients (outer strides) first, as γ writes them: i·dk + k.
+  std::vector<std::pair<std::string, Extent>> ordered(terms_.begin(), terms_.end());
+  std::stable_sort(ordered.begin(), ordered.end(), [](const auto& a, const auto& b) {
+    return a.second.Symbols().size() > b.second.Symbols().size();
+  });
+  for (const auto& [v, c] : ordered) {
     std::string cs = c.ToString(ascii);
     const bool negative = cs[0] == '-' && cs.find(' ') == std::string::npos;
     if (negative) cs = cs.substr(1);
     if (cs.find(' ') != std::string::npos) cs = "(" + cs + ")";
-    const std::string t = cs == "1" ? v : cs + times + v;
+    const std::string t = cs == "1" ? v : v + times + cs;
     ts += ts.empty() ? (negative ? "-" : "") + t : (negative ? " - " : " + ") + t;
   }
   if (offset_ == Extent(0)) return ts.empty() ? "0" : ts;

@@ -89,9 +89,13 @@ std::vector<Intermediate> NaiveIntermediates(const std::vector<expr::Expr>& outp
     }
     std::vector<std::string> x;
     for (const expr::Expr& o : n->operands) x.push_back(names.at(o.get()));
+    if (n->shape.empty()) {  // a scalar is no buffer: refer to it by what it computes
+      names[n] = n->label.empty() ? "(" + expr::Describe(*n, x) + ")" : n->label;
+      continue;
+    }
     const std::string name = n->label.empty() ? "t" + std::to_string(++t) : n->label;
     names[n] = name;
-    if (n->shape.empty() || results.count(n)) continue;  // scalars and outputs are not temporaries
+    if (results.count(n)) continue;  // outputs are not temporaries
     const bool view = n->kind == Kind::kPermute || n->kind == Kind::kExtend ||
                       n->kind == Kind::kTake || n->kind == Kind::kDrop;
     list.push_back({name, expr::Describe(*n, x), n->shape, Size(n->shape), view, n->loc});

@@ -38,14 +38,15 @@ class Lowerer {
   }
 
   // Rewrites loads to flat offsets and folds to accumulators declared in `pre`.
-  Scalar Expr(const Scalar& s, std::vector<Stmt>* pre) {
+  // `into` names the accumulator of a fold at the root (a hoisted let accumulates in place).
+  Scalar Expr(const Scalar& s, std::vector<Stmt>* pre, const std::string& into = "") {
     switch (s->kind) {
       case SKind::kLoad:
         return dnf::FlatLoad(s->name, Gamma(s->name, s->index));
       case SKind::kRef:
         return dnf::Ref(s->name);
       case SKind::kFold: {
-        const std::string acc = Fresh("acc");
+        const std::string acc = into.empty() ? Fresh("acc") : into;
         pre->push_back(Let(acc, dnf::Const(Identity(s->binary))));
         Stmt loop{StmtKind::kLoop, s->name, s->extent, nullptr, BinaryOp::kAdd, {}, {}};
         const Scalar body = Expr(s->args[0], &loop.body);
@@ -114,9 +115,9 @@ Onf Lower(const dnf::Dnf& dnf, const std::map<std::string, Layout>& layouts) {
       for (const dnf::Let& let : out.lets) {
         if (let.level != a) continue;
         std::vector<Stmt> pre;
-        const dnf::Scalar value = lower.Expr(let.value, &pre);
+        const dnf::Scalar value = lower.Expr(let.value, &pre, let.name);
         into->insert(into->end(), pre.begin(), pre.end());
-        into->push_back(Lowerer::Let(let.name, value));
+        if (let.value->kind != dnf::SKind::kFold) into->push_back(Lowerer::Let(let.name, value));
       }
       if (a == out.vars.size()) {
         std::vector<Affine> index;
