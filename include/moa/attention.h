@@ -85,6 +85,13 @@ inline void attention(const Tensor& q, const Tensor& k, const Tensor& v, const T
   Attention(q, k, v, out, options);
 }
 
+// Benchmark support: the measured rate in GFLOP/s (a multiply-add counts 2) of independent fused
+// multiply-adds on num_threads threads, on the SIMD target the kernels use. float64 measures
+// float64 FMAs; float32 and bfloat16 measure float32 FMAs (the bfloat16 kernels widen to float32).
+double MeasurePeakGflops(DType dtype, int num_threads, double seconds = 0.3);
+// The SIMD target the attention kernels dispatch to on this CPU ("AVX3", "AVX2", "EMU128", ...).
+const char* AttentionKernelTarget();
+
 // bfloat16 <-> float conversions (round to nearest even; NaN stays NaN), for callers and tests.
 uint16_t BFloat16FromFloat(float f);
 float FloatFromBFloat16(uint16_t b);

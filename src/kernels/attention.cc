@@ -73,6 +73,8 @@ int64_t Tensor::NumElements() const {
   return n;
 }
 
+const char* AttentionKernelTarget() { return internal::AttentionTargetName(); }
+
 uint16_t BFloat16FromFloat(float f) {
   uint32_t bits;
   std::memcpy(&bits, &f, 4);

@@ -8,5 +8,7 @@ namespace moa::cli {
 
 // Adds `derive` and makes it the default action of a bare `moa`.
 void AddDerive(CLI::App& app);
+// Adds `bench`: fused vs naive attention timings, measured peak, table or JSON.
+void AddBench(CLI::App& app);
 
 }  // namespace moa::cli
