@@ -281,9 +281,11 @@ void Attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& 
   try {
     scratch.reset(new unsigned char[layout.total * p.num_threads + 64]);
     if (options.impl == AttentionImpl::kNaive) {
-      p.s_stride = internal::RoundUpTo(nk, 64);
-      // Rows padded to the 4-row micro-kernel, columns to whole 64-element chunks.
-      s_matrix.reset(new unsigned char[internal::RoundUpTo(nq, 4) * p.s_stride * internal::AccBytes(p) + 64]);
+      // S^T: rows padded to the 4-key micro-kernel, columns to whole query chunks.
+      p.s_stride = internal::RoundUpTo(nq, internal::kQueryQuantum);
+      const size_t bytes = static_cast<size_t>(internal::RoundUpTo(nk, 4)) * p.s_stride *
+                           internal::AccBytes(p);
+      s_matrix.reset(new unsigned char[bytes + 64]);
     }
   } catch (const std::bad_alloc&) {
     throw Error(internal::Concat(kWho, "out of memory for the ",

@@ -36,51 +36,54 @@ struct AttentionProblem {
   int64_t lse_s[3] = {};
 
   int num_threads = 1;
-  // Block sizes (rows of q, rows of k/v per tile), chosen by ChooseBlocks from cache sizes.
-  int64_t bq = 64, bk = 256;
+  // Block sizes (rows of q, a multiple of kQueryQuantum; rows of k/v per tile), chosen by
+  // ChooseBlocks from cache sizes.
+  int64_t bq = 64, bk = 96;
 
   // Scratch owned by the caller: num_threads slices of scratch_per_thread bytes, 64-byte aligned.
   unsigned char* scratch = nullptr;
   size_t scratch_per_thread = 0;
-  // Naive path only: the materialised score/probability matrix of one head, nq x s_stride.
+  // Naive path only: the materialised score/probability matrix of one head, transposed:
+  // nk rows (padded to 4) x s_stride >= nq padded to kQueryQuantum.
   void* s_matrix = nullptr;
   int64_t s_stride = 0;
 };
-
-// Lanes are at most 64 bytes on every target we compile; tiles are padded to this many elements of
-// the accumulator type so that every vector loop runs without tails.
-constexpr int64_t kMaxVectorBytes = 64;
 
 inline int64_t RoundUpTo(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
 
 // Bytes of one accumulator element: float64 inputs accumulate in float64, the others in float32.
 inline int AccBytes(const AttentionProblem& p) { return p.in == DType::kFloat64 ? 8 : 4; }
 
-// Where each tile lives inside one thread's scratch slice (byte offsets, 64-byte aligned). Rows of
-// the query block are padded to a multiple of 4 (the micro-kernels' row group) and dv to whole
-// 64-byte vectors, so no vector loop has a tail.
+// Query blocks are multiples of this many rows: the micro-kernels vectorise along queries, 4
+// vectors at a time, and 4 x 16 float32 lanes (AVX-512) = 64; every narrower target divides it.
+constexpr int64_t kQueryQuantum = 64;
+
+// Where each tile lives inside one thread's scratch slice (byte offsets, 64-byte aligned). The
+// kernels hold everything transposed, queries along vector lanes: Q^T (dk x bq_pad),
+// S^T = P^T (bk4 x bq_pad), O^T (dv4 x bq_pad), m and z (bq_pad); K and V tiles (bk4 x dk,
+// bk4 x dv4) are row-major copies, used only when the input cannot be read in place.
 struct TileLayout {
-  int64_t bq_pad = 0, bk = 0, dv_pad = 0;
-  size_t q_off = 0, kt_off = 0, v_off = 0, s_off = 0, o_off = 0, m_off = 0, z_off = 0, total = 0;
+  int64_t bq_pad = 0, bk4 = 0, dv4 = 0;
+  size_t q_off = 0, k_off = 0, v_off = 0, s_off = 0, o_off = 0, m_off = 0, z_off = 0, total = 0;
 };
 
 inline TileLayout MakeTileLayout(const AttentionProblem& p) {
   TileLayout t;
   const int64_t a = AccBytes(p);
-  t.bq_pad = RoundUpTo(p.bq, 4);
-  t.bk = p.bk;  // already a multiple of 64 elements
-  t.dv_pad = RoundUpTo(p.dv, kMaxVectorBytes / a);
+  t.bq_pad = RoundUpTo(p.bq, kQueryQuantum);
+  t.bk4 = RoundUpTo(p.bk, 4);
+  t.dv4 = RoundUpTo(p.dv, 4);
   size_t at = 0;
   auto take = [&](int64_t elements) {
     const size_t off = at;
     at += static_cast<size_t>(RoundUpTo(elements * a, 64));
     return off;
   };
-  t.q_off = take(t.bq_pad * p.dk);
-  t.kt_off = take(p.dk * t.bk);
-  t.v_off = take(t.bk * t.dv_pad);
-  t.s_off = take(t.bq_pad * t.bk);
-  t.o_off = take(t.bq_pad * t.dv_pad);
+  t.q_off = take(p.dk * t.bq_pad);
+  t.k_off = take(t.bk4 * p.dk);
+  t.v_off = take(t.bk4 * t.dv4);
+  t.s_off = take(t.bk4 * t.bq_pad);
+  t.o_off = take(t.dv4 * t.bq_pad);
   t.m_off = take(t.bq_pad);
   t.z_off = take(t.bq_pad);
   t.total = at;

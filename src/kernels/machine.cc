@@ -73,30 +73,25 @@ int DefaultThreadCount() {
 Blocks ChooseBlocks(const CacheSizes& caches, int acc_bytes, int64_t dk, int64_t dv, int64_t nq,
                     int64_t nk, int64_t heads_total, int threads) {
   Blocks b;
-  // Key/value tile: its K^T (dk x bk) and V (bk x dv) parts are re-read by every row group of the
-  // query block, so they should stay in L2. Half of L2 is given to them; the other half holds the
-  // query tile, the score tile and the output accumulator of the same task. The micro-kernels
-  // sweep K^T in 64-column chunks (4 vectors of 16 floats) that sit in L1 across a row group.
-  const int64_t kv_bytes_per_key = (dk + dv) * acc_bytes;
-  int64_t bk = (caches.l2 / 2) / std::max<int64_t>(kv_bytes_per_key, 1);
-  // Upper cap 512: beyond it the online-softmax rescale of O (bq x dv per tile) is already < 1% of
-  // the tile's 2 x bq x bk x (dk + dv) flops, and bigger tiles only waste work on short sequences.
-  bk = std::clamp<int64_t>(bk / 64 * 64, 64, 512);
-  bk = std::min(bk, RoundUp(std::max<int64_t>(nk, 1), 64));
-  b.bk = bk;
+  // The kernels vectorise along queries in chunks of 64 (4 AVX-512 float32 vectors; see
+  // attention_problem.h). In P V, one chunk of the probability tile (bk x 64 elements) is re-read
+  // for every group of 4 output columns, so it should stay in L1: half of L1 for it, the other half
+  // for the K/V rows being broadcast. That fixes bk (96 on a 48 KiB L1 with float32).
+  const int64_t chunk_bytes = 64 * acc_bytes;
+  int64_t bk = (caches.l1d / 2) / chunk_bytes;
+  bk = std::clamp<int64_t>(bk / 4 * 4, 32, 512);
+  b.bk = std::min(bk, RoundUp(std::max<int64_t>(nk, 1), 4));
 
-  // Query block: the query tile (bq x dk), score tile (bq x bk) and output accumulator (bq x dv)
-  // share the remaining half of L2 with room to spare (a quarter of L2). Larger bq re-packs each
-  // K/V tile fewer times (packing costs 1/bq of the tile's flops).
-  int64_t bq = (caches.l2 / 4) / std::max<int64_t>((dk + bk + dv) * acc_bytes, 1);
-  bq = std::clamp<int64_t>(bq / 8 * 8, 8, 128);
+  // Query block: Q^T (dk x bq), the score tile (bk x bq) and O^T (dv x bq) stay in L2 for the
+  // whole sweep over keys; half of L2 is given to them. Every K/V element is loaded once per query
+  // block, so a larger bq divides K/V traffic; beyond 256 rows it is already < 1 byte per 100 flops.
+  int64_t bq = (caches.l2 / 2) / std::max<int64_t>((dk + bk + dv) * acc_bytes, 1);
+  bq = std::clamp<int64_t>(bq / 64 * 64, 64, 256);
   // Enough tasks for the threads to balance: at least 4 per thread when the problem allows it.
-  // bq stays a multiple of 8: the naive path writes whole 4-row groups of the shared S matrix, so
-  // a block must never end inside a group that the next block owns.
-  while (bq > 16 && heads_total * ((nq + bq - 1) / bq) < 4 * static_cast<int64_t>(threads)) {
-    bq = std::max<int64_t>(16, bq / 2 / 8 * 8);
+  while (bq > 64 && heads_total * ((nq + bq - 1) / bq) < 4 * static_cast<int64_t>(threads)) {
+    bq = std::max<int64_t>(64, bq / 2 / 64 * 64);
   }
-  b.bq = std::min(bq, RoundUp(std::max<int64_t>(nq, 1), 4));
+  b.bq = std::min(bq, RoundUp(std::max<int64_t>(nq, 1), 64));
   return b;
 }
 

@@ -5,10 +5,16 @@
 // The fused kernel is the lifted ONF of DESIGN.md: the query axis is lifted into blocks of bq rows
 // (one task each, over threads), the key axis into tiles of bk rows, and the softmax reduction over
 // keys is carried across tiles by the online-softmax state (m, z, o) of each query row. Per tile:
-// S = (q * scale) K^T on packed tiles, mask, m' = max(m, rowmax S), P = exp(S - m'), z and o
-// rescaled by exp(m - m'), o += P V. Nothing larger than a tile is ever allocated.
+// S = (q * scale) K^T, mask, m' = max(m, rowmax S), P = exp(S - m'), z and o rescaled by
+// exp(m - m'), o += P V. Nothing larger than a tile is ever allocated.
 //
-// The naive kernel materialises S (nq x nk) for one head at a time in three passes — GEMM,
+// Everything per task is held transposed, queries along the SIMD lanes (Q^T, S^T, O^T): then K and
+// V are read row by row exactly as stored (one broadcast element at a time, no K^T copy — a
+// measured 48% of the time went to transposing K tiles in the first version), the softmax max and
+// sum run lane-wise with no horizontal reductions, and only Q (once per task) and O (once, at the
+// end) change orientation.
+//
+// The naive kernel materialises S^T (nk x nq) for one head at a time in three passes — GEMM,
 // softmax, GEMM — built from the same micro-kernels, so the two differ only in memory traffic.
 //
 // This file is compiled once per SIMD target (foreach_target.h) and dispatched at run time, so one
@@ -41,14 +47,14 @@ namespace moa::internal {
 namespace HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
 
-// Vectors per micro-kernel row: AVX-512 has 32 registers, so 4 rows x 4 vectors of accumulators
-// plus 4 loaded vectors and a broadcast fit; targets with 16 registers use 4 rows x 2 vectors.
+// Query vectors per micro-kernel: AVX-512 has 32 registers, so 4 x 4 accumulators plus 4 loaded
+// vectors and a broadcast fit; targets with 16 registers use 4 x 2.
 #if HWY_TARGET <= HWY_AVX3
 constexpr size_t kNV = 4;
 #else
 constexpr size_t kNV = 2;
 #endif
-constexpr int64_t kRows = 4;  // rows per micro-kernel call; query tiles are padded to it
+constexpr int64_t kGroup = 4;  // keys (score kernel) or output columns (PV kernel) per call
 
 // Element access: bfloat16 travels as its 16 bits (uint16_t).
 template <typename A>
@@ -74,78 +80,49 @@ HWY_INLINE void Narrow(A x, Out* dst) {
   }
 }
 
-// S[r][0 .. NV*N) = sum_c Q[r][c] * Kt[c][0 .. NV*N) for r < 4: broadcast one q element, stream
-// one row of the packed K^T chunk. Both inner strides are 1: no K^T is ever materialised beyond
-// the packed tile (MOA_RULES worked example 4).
+// S^T[r][queries] = sum_c K[r][c] * Q^T[c][queries] for 4 keys r and NV*N queries: broadcast one
+// key element, stream one row of Q^T. K is read row by row as stored (MOA_RULES worked example 4:
+// no K^T is ever formed) and queries sit along the vector lanes.
 template <size_t NV, class D, typename A>
-HWY_INLINE void ScoreMicro(D d, const A* HWY_RESTRICT q, int64_t dk, const A* HWY_RESTRICT kt,
-                           int64_t ldk, A* HWY_RESTRICT s, int64_t lds) {
+HWY_INLINE void ScoreMicro(D d, const A* HWY_RESTRICT k, int64_t ldk, int64_t dk,
+                           const A* HWY_RESTRICT qt, int64_t ldq, A* HWY_RESTRICT st,
+                           int64_t lds) {
   const size_t N = hn::Lanes(d);
   using V = hn::Vec<D>;
-  V acc[kRows][NV];
-  for (int64_t r = 0; r < kRows; ++r)
+  V acc[kGroup][NV];
+  for (int64_t r = 0; r < kGroup; ++r)
     for (size_t v = 0; v < NV; ++v) acc[r][v] = hn::Zero(d);
   for (int64_t c = 0; c < dk; ++c) {
-    V kv[NV];
-    for (size_t v = 0; v < NV; ++v) kv[v] = hn::Load(d, kt + c * ldk + v * N);
-    for (int64_t r = 0; r < kRows; ++r) {
-      const V qb = hn::Set(d, q[r * dk + c]);
-      for (size_t v = 0; v < NV; ++v) acc[r][v] = hn::MulAdd(qb, kv[v], acc[r][v]);
+    V qv[NV];
+    for (size_t v = 0; v < NV; ++v) qv[v] = hn::Load(d, qt + c * ldq + v * N);
+    for (int64_t r = 0; r < kGroup; ++r) {
+      const V kb = hn::Set(d, k[r * ldk + c]);
+      for (size_t v = 0; v < NV; ++v) acc[r][v] = hn::MulAdd(kb, qv[v], acc[r][v]);
     }
   }
-  for (int64_t r = 0; r < kRows; ++r)
-    for (size_t v = 0; v < NV; ++v) hn::StoreU(acc[r][v], d, s + r * lds + v * N);
+  for (int64_t r = 0; r < kGroup; ++r)
+    for (size_t v = 0; v < NV; ++v) hn::Store(acc[r][v], d, st + r * lds + v * N);
 }
 
-// O[r][0 .. NV*N) += sum_j P[r][j] * V[j][0 .. NV*N) for r < 4.
+// O^T[e + r][queries] += sum_j V[j][e + r] * P^T[j][queries] for 4 output columns r.
 template <size_t NV, class D, typename A>
-HWY_INLINE void PvMicro(D d, const A* HWY_RESTRICT p, int64_t ldp, int64_t cols,
-                        const A* HWY_RESTRICT vt, int64_t ldv, A* HWY_RESTRICT o, int64_t ldo) {
+HWY_INLINE void PvMicro(D d, const A* HWY_RESTRICT vrows, int64_t ldv, int64_t cols,
+                        const A* HWY_RESTRICT pt, int64_t ldp, A* HWY_RESTRICT ot, int64_t ldo) {
   const size_t N = hn::Lanes(d);
   using V = hn::Vec<D>;
-  V acc[kRows][NV];
-  for (int64_t r = 0; r < kRows; ++r)
-    for (size_t v = 0; v < NV; ++v) acc[r][v] = hn::Load(d, o + r * ldo + v * N);
+  V acc[kGroup][NV];
+  for (int64_t r = 0; r < kGroup; ++r)
+    for (size_t v = 0; v < NV; ++v) acc[r][v] = hn::Load(d, ot + r * ldo + v * N);
   for (int64_t j = 0; j < cols; ++j) {
-    V vv[NV];
-    for (size_t v = 0; v < NV; ++v) vv[v] = hn::Load(d, vt + j * ldv + v * N);
-    for (int64_t r = 0; r < kRows; ++r) {
-      const V pb = hn::Set(d, p[r * ldp + j]);
-      for (size_t v = 0; v < NV; ++v) acc[r][v] = hn::MulAdd(pb, vv[v], acc[r][v]);
+    V pv[NV];
+    for (size_t v = 0; v < NV; ++v) pv[v] = hn::Load(d, pt + j * ldp + v * N);
+    for (int64_t r = 0; r < kGroup; ++r) {
+      const V vb = hn::Set(d, vrows[j * ldv + r]);
+      for (size_t v = 0; v < NV; ++v) acc[r][v] = hn::MulAdd(vb, pv[v], acc[r][v]);
     }
   }
-  for (int64_t r = 0; r < kRows; ++r)
-    for (size_t v = 0; v < NV; ++v) hn::Store(acc[r][v], d, o + r * ldo + v * N);
-}
-
-// S (rows_pad x cols_pad, leading dimension lds) = Q (rows_pad x dk) * Kt (dk x cols_pad).
-// Chunks of keys outermost so one K^T chunk (dk x NV*N) stays in L1 across all row groups.
-template <class D, typename A>
-void ScoreTile(D d, const A* q, int64_t rows_pad, int64_t dk, const A* kt, int64_t ldk,
-               int64_t cols_pad, A* s, int64_t lds) {
-  const int64_t chunk = static_cast<int64_t>(kNV * hn::Lanes(d));
-  for (int64_t j = 0; j < cols_pad; j += chunk) {
-    for (int64_t r = 0; r < rows_pad; r += kRows) {
-      ScoreMicro<kNV>(d, q + r * dk, dk, kt + j, ldk, s + r * lds + j, lds);
-    }
-  }
-}
-
-// O (rows_pad x dv_pad) += P (rows_pad x cols) * Vt (cols x dv_pad).
-template <class D, typename A>
-void PvTile(D d, const A* p, int64_t ldp, int64_t rows_pad, int64_t cols, const A* vt,
-            int64_t dv_pad, A* o) {
-  const int64_t N = static_cast<int64_t>(hn::Lanes(d));
-  const int64_t chunk = static_cast<int64_t>(kNV) * N;
-  for (int64_t r = 0; r < rows_pad; r += kRows) {
-    int64_t e = 0;
-    for (; e + chunk <= dv_pad; e += chunk) {
-      PvMicro<kNV>(d, p + r * ldp, ldp, cols, vt + e, dv_pad, o + r * dv_pad + e, dv_pad);
-    }
-    for (; e < dv_pad; e += N) {
-      PvMicro<1>(d, p + r * ldp, ldp, cols, vt + e, dv_pad, o + r * dv_pad + e, dv_pad);
-    }
-  }
+  for (int64_t r = 0; r < kGroup; ++r)
+    for (size_t v = 0; v < NV; ++v) hn::Store(acc[r][v], d, ot + r * ldo + v * N);
 }
 
 // The caller's element types, as template parameters, and the accumulator type A.
@@ -154,110 +131,176 @@ struct Kernel {
   const AttentionProblem& p;
   TileLayout t;
   hn::ScalableTag<A> d;
-  int64_t chunk;  // key granularity of the score micro-kernel
+  int64_t lanes;
+  int64_t chunk;  // queries per micro-kernel call
+  // K / V rows can be read in place when they are already A with unit inner stride.
+  bool k_direct, v_direct;
 
   explicit Kernel(const AttentionProblem& problem)
-      : p(problem), t(MakeTileLayout(problem)), chunk(static_cast<int64_t>(kNV * hn::Lanes(d))) {}
+      : p(problem),
+        t(MakeTileLayout(problem)),
+        lanes(static_cast<int64_t>(hn::Lanes(d))),
+        chunk(static_cast<int64_t>(kNV) * lanes),
+        k_direct(std::is_same_v<In, A> && problem.ks[3] == 1),
+        v_direct(std::is_same_v<In, A> && problem.vs[3] == 1 && problem.dv % kGroup == 0) {}
 
   A* Tile(int worker, size_t off) const {
     return reinterpret_cast<A*>(p.scratch + p.scratch_per_thread * worker + off);
   }
 
-  // Q rows [i0, i0 + rows) of head (b, h), times scale, into q (bq_pad x dk); padding rows are 0.
-  void PackQ(int64_t b, int64_t h, int64_t i0, int64_t rows, int64_t rows_pad, A* q) const {
+  // Q rows [i0, i0 + rows) of head (b, h), times scale, transposed into qt (dk x bq_pad); the
+  // padding queries up to cols_pad are 0. Done once per task, so its strided access is amortised
+  // over all nk keys.
+  void PackQt(int64_t b, int64_t h, int64_t i0, int64_t rows, int64_t rows_pad, A* qt) const {
     const In* base = static_cast<const In*>(p.q) + b * p.qs[0] + h * p.qs[1];
     const A scale = static_cast<A>(p.scale);
-    for (int64_t r = 0; r < rows; ++r) {
-      const In* row = base + (i0 + r) * p.qs[2];
-      for (int64_t c = 0; c < p.dk; ++c) q[r * p.dk + c] = Widen<A>(row[c * p.qs[3]]) * scale;
+    for (int64_t c = 0; c < p.dk; ++c) {
+      A* dst = qt + c * t.bq_pad;
+      for (int64_t i = 0; i < rows; ++i) dst[i] = Widen<A>(base[(i0 + i) * p.qs[2] + c * p.qs[3]]) * scale;
+      std::fill(dst + rows, dst + rows_pad, A(0));
     }
-    std::fill(q + rows * p.dk, q + rows_pad * p.dk, A(0));
   }
 
-  // K rows [j0, j0 + cols) of kv head hk, transposed into kt (dk x bk); columns up to cols_pad are 0.
-  void PackKt(int64_t b, int64_t hk, int64_t j0, int64_t cols, int64_t cols_pad, A* kt) const {
-    const In* base = static_cast<const In*>(p.k) + b * p.ks[0] + hk * p.ks[1];
-    for (int64_t j = 0; j < cols; ++j) {
-      const In* row = base + (j0 + j) * p.ks[2];
-      for (int64_t c = 0; c < p.dk; ++c) kt[c * t.bk + j] = Widen<A>(row[c * p.ks[3]]);
+  // Row-major copy of `count` rows [j0, j0 + count) of a (b, hk) head of K or V with `width`
+  // columns into dst (ld columns); rows up to RoundUpTo(count, 4) and columns up to ld are 0.
+  void PackRows(const void* src, const int64_t* st, int64_t b, int64_t hk, int64_t j0,
+                int64_t count, int64_t width, A* dst, int64_t ld) const {
+    const In* base = static_cast<const In*>(src) + b * st[0] + hk * st[1];
+    for (int64_t j = 0; j < count; ++j) {
+      const In* row = base + (j0 + j) * st[2];
+      A* out = dst + j * ld;
+      for (int64_t e = 0; e < width; ++e) out[e] = Widen<A>(row[e * st[3]]);
+      std::fill(out + width, out + ld, A(0));
     }
-    for (int64_t c = 0; c < p.dk; ++c) std::fill(kt + c * t.bk + cols, kt + c * t.bk + cols_pad, A(0));
+    std::fill(dst + count * ld, dst + RoundUpTo(count, kGroup) * ld, A(0));
   }
 
-  // V rows [j0, j0 + cols) into vt (bk x dv_pad); padding columns and rows up to cols_pad are 0,
-  // so padded keys (probability 0) multiply zeros, never uninitialised memory.
-  void PackV(int64_t b, int64_t hk, int64_t j0, int64_t cols, int64_t cols_pad, A* vt) const {
-    const In* base = static_cast<const In*>(p.v) + b * p.vs[0] + hk * p.vs[1];
-    for (int64_t j = 0; j < cols; ++j) {
-      const In* row = base + (j0 + j) * p.vs[2];
-      A* dst = vt + j * t.dv_pad;
-      for (int64_t e = 0; e < p.dv; ++e) dst[e] = Widen<A>(row[e * p.vs[3]]);
-      std::fill(dst + p.dv, dst + t.dv_pad, A(0));
+  // S^T (cols x rows_pad, ld lds) = K[j0 .. j0+cols) Q^T. Query chunks outermost so one Q^T chunk
+  // (dk x chunk) stays in L1 while the key rows stream past it.
+  void ScoreTile(int64_t b, int64_t hk, int64_t j0, int64_t cols, const A* qt, int64_t rows_pad,
+                 A* kpack, A* st, int64_t lds) const {
+    const A* krows;
+    int64_t ldk;
+    int64_t full = cols / kGroup * kGroup;  // key groups read in place
+    if (k_direct) {
+      krows = reinterpret_cast<const A*>(static_cast<const In*>(p.k) + b * p.ks[0] + hk * p.ks[1] +
+                                         j0 * p.ks[2]);
+      ldk = p.ks[2];
+      // The last partial group is copied (zero-padded) so no read passes the tensor's end.
+      if (full < cols) PackRows(p.k, p.ks, b, hk, j0 + full, cols - full, p.dk, kpack, p.dk);
+    } else {
+      PackRows(p.k, p.ks, b, hk, j0, cols, p.dk, kpack, p.dk);
+      krows = kpack;
+      ldk = p.dk;
+      full = RoundUpTo(cols, kGroup);
     }
-    std::fill(vt + cols * t.dv_pad, vt + cols_pad * t.dv_pad, A(0));
-  }
-
-  template <typename M>
-  void MaskRowTyped(int64_t b, int64_t h, int64_t i, int64_t j0, int64_t allowed, A* s) const {
-    const M* row = static_cast<const M*>(p.mask) + b * p.ms[0] + h * p.ms[1] + i * p.ms[2];
-    const A neg_inf = -std::numeric_limits<A>::infinity();
-    for (int64_t j = 0; j < allowed; ++j) {
-      const M m = row[(j0 + j) * p.ms[3]];
-      if constexpr (std::is_same_v<M, uint8_t>) {
-        if (!m) s[j] = neg_inf;
-      } else {
-        s[j] += Widen<A>(m);
+    for (int64_t i = 0; i < rows_pad; i += chunk) {
+      for (int64_t j = 0; j < full; j += kGroup) {
+        ScoreMicro<kNV>(d, krows + j * ldk, ldk, p.dk, qt + i, t.bq_pad, st + j * lds + i, lds);
+      }
+      if (full < RoundUpTo(cols, kGroup)) {
+        ScoreMicro<kNV>(d, kpack, p.dk, p.dk, qt + i, t.bq_pad, st + full * lds + i, lds);
       }
     }
   }
 
-  // Applies causal limit, the user's mask and the tile's padding to one score row (query i, keys
-  // j0 .. j0 + cols_pad): forbidden scores become -inf, so exp() gives exactly 0 for them.
-  void MaskRow(int64_t b, int64_t h, int64_t i, int64_t j0, int64_t cols, int64_t cols_pad,
-               A* s) const {
-    int64_t allowed = cols;
-    if (p.causal) allowed = std::clamp<int64_t>(i + p.causal_offset - j0 + 1, 0, cols);
-    std::fill(s + allowed, s + cols_pad, -std::numeric_limits<A>::infinity());
+  // O^T (dv4 x rows_pad) += V[j0 .. j0+cols)^T P^T.
+  void PvTile(int64_t b, int64_t hk, int64_t j0, int64_t cols, const A* pt, int64_t ldp,
+              int64_t rows_pad, A* vpack, A* ot) const {
+    const A* vrows;
+    int64_t ldv;
+    if (v_direct) {
+      vrows = reinterpret_cast<const A*>(static_cast<const In*>(p.v) + b * p.vs[0] + hk * p.vs[1] +
+                                         j0 * p.vs[2]);
+      ldv = p.vs[2];
+    } else {
+      PackRows(p.v, p.vs, b, hk, j0, cols, p.dv, vpack, t.dv4);
+      vrows = vpack;
+      ldv = t.dv4;
+    }
+    for (int64_t i = 0; i < rows_pad; i += chunk) {
+      for (int64_t e = 0; e < t.dv4; e += kGroup) {
+        PvMicro<kNV>(d, vrows + e, ldv, cols, pt + i, ldp, ot + e * t.bq_pad + i, t.bq_pad);
+      }
+    }
+  }
+
+  template <typename M>
+  void MaskTyped(int64_t b, int64_t h, int64_t i0, int64_t rows, int64_t kj, int64_t from,
+                 A* srow) const {
+    const M* col = static_cast<const M*>(p.mask) + b * p.ms[0] + h * p.ms[1] + kj * p.ms[3];
+    const A neg_inf = -std::numeric_limits<A>::infinity();
+    for (int64_t i = from; i < rows; ++i) {
+      const M m = col[(i0 + i) * p.ms[2]];
+      if constexpr (std::is_same_v<M, uint8_t>) {
+        if (!m) srow[i] = neg_inf;
+      } else {
+        srow[i] += Widen<A>(m);
+      }
+    }
+  }
+
+  // Causal limit and the user's mask on the scores of key kj against queries i0 .. i0 + rows:
+  // forbidden scores become -inf, so exp() gives exactly 0 for them.
+  void MaskKeyRow(int64_t b, int64_t h, int64_t i0, int64_t rows, int64_t kj, A* srow) const {
+    int64_t from = 0;  // queries before `from` may not see key kj
+    if (p.causal) {
+      from = std::clamp<int64_t>(kj - p.causal_offset - i0, 0, rows);
+      std::fill(srow, srow + from, -std::numeric_limits<A>::infinity());
+    }
     if (p.mask == nullptr) return;
     switch (p.mask_dtype) {
-      case DType::kBool: MaskRowTyped<uint8_t>(b, h, i, j0, allowed, s); break;
-      case DType::kFloat64: MaskRowTyped<double>(b, h, i, j0, allowed, s); break;
-      case DType::kFloat32: MaskRowTyped<float>(b, h, i, j0, allowed, s); break;
-      case DType::kBFloat16: MaskRowTyped<uint16_t>(b, h, i, j0, allowed, s); break;
+      case DType::kBool: MaskTyped<uint8_t>(b, h, i0, rows, kj, from, srow); break;
+      case DType::kFloat64: MaskTyped<double>(b, h, i0, rows, kj, from, srow); break;
+      case DType::kFloat32: MaskTyped<float>(b, h, i0, rows, kj, from, srow); break;
+      case DType::kBFloat16: MaskTyped<uint16_t>(b, h, i0, rows, kj, from, srow); break;
     }
   }
 
-  A RowMax(const A* s, int64_t cols_pad) const {
-    const int64_t N = static_cast<int64_t>(hn::Lanes(d));
-    auto mx = hn::Set(d, -std::numeric_limits<A>::infinity());
-    for (int64_t j = 0; j < cols_pad; j += N) mx = hn::Max(mx, hn::LoadU(d, s + j));
-    return hn::GetLane(hn::MaxOfLanes(d, mx));
-  }
+  bool NeedsMask() const { return p.causal || p.mask != nullptr; }
 
-  // s[j] = exp(s[j] - ref) in place; returns the sum. ref is finite, so masked (-inf) scores give 0.
-  A ExpRow(A* s, int64_t cols_pad, A ref) const {
-    const int64_t N = static_cast<int64_t>(hn::Lanes(d));
-    const auto vref = hn::Set(d, ref);
-    auto sum = hn::Zero(d);
-    for (int64_t j = 0; j < cols_pad; j += N) {
-      const auto e = hn::Exp(d, hn::Sub(hn::LoadU(d, s + j), vref));
-      hn::StoreU(e, d, s + j);
-      sum = hn::Add(sum, e);
+  // The online-softmax step on a tile, vectorised along queries: m' = max(m, max_j S^T[j]),
+  // P^T = exp(S^T - m'), z' = z e^{m - m'} + sum_j P^T[j], O^T *= e^{m - m'}. A query whose scores
+  // are all masked so far keeps m = -inf and uses 0 as reference: exp(-inf - 0) = 0, not NaN.
+  void OnlineSoftmax(A* st, int64_t lds, int64_t cols, int64_t rows_pad, A* m, A* z, A* ot,
+                     bool rescale) const {
+    const auto neg_inf = hn::Set(d, -std::numeric_limits<A>::infinity());
+    for (int64_t i = 0; i < rows_pad; i += lanes) {
+      const auto m_old = hn::Load(d, m + i);
+      auto mx = m_old;
+      for (int64_t j = 0; j < cols; ++j) mx = hn::Max(mx, hn::Load(d, st + j * lds + i));
+      const auto ref = hn::IfThenZeroElse(hn::Eq(mx, neg_inf), mx);
+      auto sum = hn::Zero(d);
+      for (int64_t j = 0; j < cols; ++j) {
+        const auto e = hn::Exp(d, hn::Sub(hn::Load(d, st + j * lds + i), ref));
+        hn::Store(e, d, st + j * lds + i);
+        sum = hn::Add(sum, e);
+      }
+      if (rescale) {
+        const auto alpha = hn::Exp(d, hn::Sub(m_old, ref));
+        hn::Store(hn::MulAdd(hn::Load(d, z + i), alpha, sum), d, z + i);
+        for (int64_t e = 0; e < t.dv4; ++e) {
+          A* o = ot + e * t.bq_pad + i;
+          hn::Store(hn::Mul(hn::Load(d, o), alpha), d, o);
+        }
+      } else {
+        hn::Store(sum, d, z + i);
+      }
+      hn::Store(mx, d, m + i);
     }
-    return hn::GetLane(hn::SumOfLanes(d, sum));
   }
 
-  // Writes rows of the normalised accumulator o (scaled by 1/z, or 0 for fully masked rows) and LSE.
-  void WriteRows(int64_t b, int64_t h, int64_t i0, int64_t rows, const A* o, const A* m,
+  // Writes queries i0 .. i0 + rows of O^T divided by z (0 for fully masked rows), and the LSE.
+  void WriteRows(int64_t b, int64_t h, int64_t i0, int64_t rows, const A* ot, const A* m,
                  const A* z, bool write_lse) const {
     Out* base = static_cast<Out*>(p.o) + b * p.os[0] + h * p.os[1];
-    for (int64_t r = 0; r < rows; ++r) {
-      const A inv = z[r] > 0 ? A(1) / z[r] : A(0);
-      Out* row = base + (i0 + r) * p.os[2];
-      for (int64_t e = 0; e < p.dv; ++e) Narrow<Out>(o[r * t.dv_pad + e] * inv, row + e * p.os[3]);
+    for (int64_t i = 0; i < rows; ++i) {
+      const A inv = z[i] > 0 ? A(1) / z[i] : A(0);
+      Out* row = base + (i0 + i) * p.os[2];
+      for (int64_t e = 0; e < p.dv; ++e) Narrow<Out>(ot[e * t.bq_pad + i] * inv, row + e * p.os[3]);
       if (write_lse && p.lse) {
-        const A lse = z[r] > 0 ? m[r] + std::log(z[r]) : -std::numeric_limits<A>::infinity();
-        static_cast<A*>(p.lse)[b * p.lse_s[0] + h * p.lse_s[1] + (i0 + r) * p.lse_s[2]] = lse;
+        const A lse = z[i] > 0 ? m[i] + std::log(z[i]) : -std::numeric_limits<A>::infinity();
+        static_cast<A*>(p.lse)[b * p.lse_s[0] + h * p.lse_s[1] + (i0 + i) * p.lse_s[2]] = lse;
       }
     }
   }
@@ -266,51 +309,32 @@ struct Kernel {
   void FusedTask(int64_t b, int64_t h, int64_t qb, int worker) const {
     const int64_t hk = h / (p.q_heads / p.kv_heads);  // GQA: shared key/value head, no copy
     const int64_t i0 = qb * p.bq, rows = std::min(p.bq, p.nq - i0);
-    const int64_t rows_pad = RoundUpTo(rows, kRows);
-    A* q = Tile(worker, t.q_off);
-    A* kt = Tile(worker, t.kt_off);
-    A* vt = Tile(worker, t.v_off);
-    A* s = Tile(worker, t.s_off);
-    A* o = Tile(worker, t.o_off);
+    const int64_t rows_pad = RoundUpTo(rows, chunk);
+    A* qt = Tile(worker, t.q_off);
+    A* kpack = Tile(worker, t.k_off);
+    A* vpack = Tile(worker, t.v_off);
+    A* st = Tile(worker, t.s_off);
+    A* ot = Tile(worker, t.o_off);
     A* m = Tile(worker, t.m_off);
     A* z = Tile(worker, t.z_off);
-    PackQ(b, h, i0, rows, rows_pad, q);
-    std::fill(o, o + rows_pad * t.dv_pad, A(0));
+    PackQt(b, h, i0, rows, rows_pad, qt);
+    std::fill(ot, ot + t.dv4 * t.bq_pad, A(0));
     std::fill(m, m + rows_pad, -std::numeric_limits<A>::infinity());
     std::fill(z, z + rows_pad, A(0));
-    // Under a causal mask the block's last row sees keys < i0 + rows + offset; later tiles are
+    // Under a causal mask the block's last query sees keys < i0 + rows + offset; later tiles are
     // skipped entirely (half the work for a square causal problem).
     int64_t key_end = p.nk;
     if (p.causal) key_end = std::clamp<int64_t>(i0 + rows + p.causal_offset, 0, p.nk);
-    for (int64_t j0 = 0; j0 < key_end; j0 += t.bk) {
-      const int64_t cols = std::min(t.bk, key_end - j0);
-      const int64_t cols_pad = RoundUpTo(cols, chunk);
-      PackKt(b, hk, j0, cols, cols_pad, kt);
-      PackV(b, hk, j0, cols, cols_pad, vt);
-      ScoreTile(d, q, rows_pad, p.dk, kt, t.bk, cols_pad, s, t.bk);
-      for (int64_t r = 0; r < rows_pad; ++r) {
-        A* srow = s + r * t.bk;
-        if (r < rows) {
-          MaskRow(b, h, i0 + r, j0, cols, cols_pad, srow);
-        } else {
-          std::fill(srow + cols, srow + cols_pad, -std::numeric_limits<A>::infinity());
-        }
-        const A m_new = std::max(m[r], RowMax(srow, cols_pad));
-        // A row with every score so far masked keeps m = -inf; exp against 0 then yields zeros
-        // instead of exp(-inf - -inf) = NaN.
-        const A ref = m_new == -std::numeric_limits<A>::infinity() ? A(0) : m_new;
-        const A alpha = std::exp(m[r] - ref);
-        const A sum = ExpRow(srow, cols_pad, ref);
-        z[r] = z[r] * alpha + sum;
-        m[r] = m_new;
-        if (alpha != A(1)) {
-          A* orow = o + r * t.dv_pad;
-          for (int64_t e = 0; e < t.dv_pad; ++e) orow[e] *= alpha;
-        }
+    for (int64_t j0 = 0; j0 < key_end; j0 += p.bk) {
+      const int64_t cols = std::min(p.bk, key_end - j0);
+      ScoreTile(b, hk, j0, cols, qt, rows_pad, kpack, st, t.bq_pad);
+      if (NeedsMask()) {
+        for (int64_t j = 0; j < cols; ++j) MaskKeyRow(b, h, i0, rows, j0 + j, st + j * t.bq_pad);
       }
-      PvTile(d, s, t.bk, rows_pad, cols_pad, vt, t.dv_pad, o);
+      OnlineSoftmax(st, t.bq_pad, cols, rows_pad, m, z, ot, /*rescale=*/true);
+      PvTile(b, hk, j0, cols, st, t.bq_pad, rows_pad, vpack, ot);
     }
-    WriteRows(b, h, i0, rows, o, m, z, /*write_lse=*/true);
+    WriteRows(b, h, i0, rows, ot, m, z, /*write_lse=*/true);
   }
 
   void RunFused() const {
@@ -321,9 +345,9 @@ struct Kernel {
     });
   }
 
-  // The naive path: for each head, S = scale q k^T over all nq x nk (GEMM), then a row softmax
-  // that overwrites S with P (materialised), then O = P V (GEMM). Each pass is parallel over query
-  // blocks; the passes are separated as in an unfused framework.
+  // The naive path: for each head, S^T = K (scale q)^T over all nk x nq (GEMM), then a softmax
+  // over keys that overwrites S^T with P^T (materialised), then O^T = V^T P^T (GEMM). Each pass is
+  // parallel over query blocks and the passes are separated, as in an unfused framework.
   void RunNaive() const {
     const int64_t qblocks = RoundUpTo(p.nq, p.bq) / p.bq;
     A* smat = static_cast<A*>(p.s_matrix);
@@ -333,61 +357,53 @@ struct Kernel {
         const int64_t hk = h / (p.q_heads / p.kv_heads);
         ParallelFor(qblocks, p.num_threads, [&](int64_t qb, int worker) {
           const int64_t i0 = qb * p.bq, rows = std::min(p.bq, p.nq - i0);
-          const int64_t rows_pad = RoundUpTo(rows, kRows);
-          A* q = Tile(worker, t.q_off);
-          A* kt = Tile(worker, t.kt_off);
-          PackQ(b, h, i0, rows, rows_pad, q);
-          for (int64_t j0 = 0; j0 < p.nk; j0 += t.bk) {
-            const int64_t cols = std::min(t.bk, p.nk - j0);
-            const int64_t cols_pad = RoundUpTo(cols, chunk);
-            PackKt(b, hk, j0, cols, cols_pad, kt);
-            ScoreTile(d, q, rows_pad, p.dk, kt, t.bk, cols_pad, smat + i0 * lds + j0, lds);
+          const int64_t rows_pad = RoundUpTo(rows, chunk);
+          A* qt = Tile(worker, t.q_off);
+          PackQt(b, h, i0, rows, rows_pad, qt);
+          for (int64_t j0 = 0; j0 < p.nk; j0 += p.bk) {
+            const int64_t cols = std::min(p.bk, p.nk - j0);
+            ScoreTile(b, hk, j0, cols, qt, rows_pad, Tile(worker, t.k_off), smat + j0 * lds + i0, lds);
           }
         });
         ParallelFor(qblocks, p.num_threads, [&](int64_t qb, int worker) {
           const int64_t i0 = qb * p.bq, rows = std::min(p.bq, p.nq - i0);
+          const int64_t rows_pad = RoundUpTo(rows, chunk);
           A* m = Tile(worker, t.m_off);
           A* z = Tile(worker, t.z_off);
-          const int64_t nk_pad = RoundUpTo(p.nk, chunk);
-          for (int64_t r = 0; r < rows; ++r) {
-            A* srow = smat + (i0 + r) * lds;
-            MaskRow(b, h, i0 + r, 0, p.nk, nk_pad, srow);
-            const A mx = RowMax(srow, nk_pad);
-            const A ref = mx == -std::numeric_limits<A>::infinity() ? A(0) : mx;
-            const A sum = ExpRow(srow, nk_pad, ref);
-            const A inv = sum > 0 ? A(1) / sum : A(0);
-            for (int64_t j = 0; j < nk_pad; ++j) srow[j] *= inv;
-            m[r] = mx;
-            z[r] = sum;
+          if (NeedsMask()) {
+            for (int64_t j = 0; j < p.nk; ++j) MaskKeyRow(b, h, i0, rows, j, smat + j * lds + i0);
           }
-          if (p.lse) {
-            for (int64_t r = 0; r < rows; ++r) {
-              const A lse = z[r] > 0 ? m[r] + std::log(z[r]) : -std::numeric_limits<A>::infinity();
-              static_cast<A*>(p.lse)[b * p.lse_s[0] + h * p.lse_s[1] + (i0 + r) * p.lse_s[2]] = lse;
+          std::fill(m, m + rows_pad, -std::numeric_limits<A>::infinity());
+          OnlineSoftmax(smat + i0, lds, p.nk, rows_pad, m, z, nullptr, /*rescale=*/false);
+          // Normalise in place: P^T is materialised as a standard softmax returns it.
+          for (int64_t i = 0; i < rows_pad; i += lanes) {
+            const auto zv = hn::Load(d, z + i);
+            const auto inv = hn::IfThenZeroElse(hn::Eq(zv, hn::Zero(d)), hn::Div(hn::Set(d, A(1)), zv));
+            for (int64_t j = 0; j < p.nk; ++j) {
+              A* pp = smat + j * lds + i0 + i;
+              hn::Store(hn::Mul(hn::Load(d, pp), inv), d, pp);
             }
           }
-          // Padding rows of the last block are read by the 4-row PV micro-kernel; make them 0.
-          for (int64_t r = rows; r < RoundUpTo(rows, kRows); ++r) {
-            std::fill(smat + (i0 + r) * lds, smat + (i0 + r) * lds + nk_pad, A(0));
+          if (p.lse) {
+            for (int64_t i = 0; i < rows; ++i) {
+              const A lse = z[i] > 0 ? m[i] + std::log(z[i]) : -std::numeric_limits<A>::infinity();
+              static_cast<A*>(p.lse)[b * p.lse_s[0] + h * p.lse_s[1] + (i0 + i) * p.lse_s[2]] = lse;
+            }
           }
         });
         ParallelFor(qblocks, p.num_threads, [&](int64_t qb, int worker) {
           const int64_t i0 = qb * p.bq, rows = std::min(p.bq, p.nq - i0);
-          const int64_t rows_pad = RoundUpTo(rows, kRows);
-          A* vt = Tile(worker, t.v_off);
-          A* o = Tile(worker, t.o_off);
-          A* m = Tile(worker, t.m_off);
+          const int64_t rows_pad = RoundUpTo(rows, chunk);
+          A* ot = Tile(worker, t.o_off);
           A* z = Tile(worker, t.z_off);
-          std::fill(o, o + rows_pad * t.dv_pad, A(0));
-          for (int64_t j0 = 0; j0 < p.nk; j0 += t.bk) {
-            const int64_t cols = std::min(t.bk, p.nk - j0);
-            const int64_t cols_pad = RoundUpTo(cols, chunk);
-            PackV(b, hk, j0, cols, cols_pad, vt);
-            PvTile(d, smat + i0 * lds + j0, lds, rows_pad, cols_pad, vt, t.dv_pad, o);
+          std::fill(ot, ot + t.dv4 * t.bq_pad, A(0));
+          for (int64_t j0 = 0; j0 < p.nk; j0 += p.bk) {
+            const int64_t cols = std::min(p.bk, p.nk - j0);
+            PvTile(b, hk, j0, cols, smat + j0 * lds + i0, lds, rows_pad, Tile(worker, t.v_off), ot);
           }
-          // P is already normalised: write with z = 1 (0 for fully masked rows, whose P is 0).
+          // P^T is already normalised (fully masked queries have P = 0): divide by 1.
           std::fill(z, z + rows, A(1));
-          WriteRows(b, h, i0, rows, o, m, z, /*write_lse=*/false);
+          WriteRows(b, h, i0, rows, ot, z, z, /*write_lse=*/false);
         });
       }
     }
