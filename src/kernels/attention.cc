@@ -281,8 +281,9 @@ void Attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& 
   try {
     scratch.reset(new unsigned char[layout.total * p.num_threads + 64]);
     if (options.impl == AttentionImpl::kNaive) {
-      // S^T: rows padded to the 4-key micro-kernel, columns to whole query chunks.
-      p.s_stride = internal::RoundUpTo(nq, internal::kQueryQuantum);
+      // S^T: rows padded to the 4-key micro-kernel, columns to whole query chunks plus one cache
+      // line (the same L1-set spreading as the fused tiles, see TileLayout::ld).
+      p.s_stride = internal::RoundUpTo(nq, internal::kQueryQuantum) + 64 / internal::AccBytes(p);
       const size_t bytes = static_cast<size_t>(internal::RoundUpTo(nk, 4)) * p.s_stride *
                            internal::AccBytes(p);
       s_matrix.reset(new unsigned char[bytes + 64]);

@@ -64,6 +64,10 @@ constexpr int64_t kQueryQuantum = 64;
 // bk4 x dv4) are row-major copies, used only when the input cannot be read in place.
 struct TileLayout {
   int64_t bq_pad = 0, bk4 = 0, dv4 = 0;
+  // Leading dimension of the transposed tiles: bq_pad plus one cache line. Without the extra line
+  // a row stride of 1024 bytes maps a 32 KiB tile chunk onto 16 of L1's 64 sets and the
+  // micro-kernels thrash L1; an odd number of lines spreads rows over every set.
+  int64_t ld = 0;
   size_t q_off = 0, k_off = 0, v_off = 0, s_off = 0, o_off = 0, m_off = 0, z_off = 0, total = 0;
 };
 
@@ -73,17 +77,18 @@ inline TileLayout MakeTileLayout(const AttentionProblem& p) {
   t.bq_pad = RoundUpTo(p.bq, kQueryQuantum);
   t.bk4 = RoundUpTo(p.bk, 4);
   t.dv4 = RoundUpTo(p.dv, 4);
+  t.ld = t.bq_pad + 64 / a;
   size_t at = 0;
   auto take = [&](int64_t elements) {
     const size_t off = at;
     at += static_cast<size_t>(RoundUpTo(elements * a, 64));
     return off;
   };
-  t.q_off = take(p.dk * t.bq_pad);
+  t.q_off = take(p.dk * t.ld);
   t.k_off = take(t.bk4 * p.dk);
   t.v_off = take(t.bk4 * t.dv4);
-  t.s_off = take(t.bk4 * t.bq_pad);
-  t.o_off = take(t.dv4 * t.bq_pad);
+  t.s_off = take(t.bk4 * t.ld);
+  t.o_off = take(t.dv4 * t.ld);
   t.m_off = take(t.bq_pad);
   t.z_off = take(t.bq_pad);
   t.total = at;

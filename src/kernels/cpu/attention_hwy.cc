@@ -155,7 +155,7 @@ struct Kernel {
     const In* base = static_cast<const In*>(p.q) + b * p.qs[0] + h * p.qs[1];
     const A scale = static_cast<A>(p.scale);
     for (int64_t c = 0; c < p.dk; ++c) {
-      A* dst = qt + c * t.bq_pad;
+      A* dst = qt + c * t.ld;
       for (int64_t i = 0; i < rows; ++i) dst[i] = Widen<A>(base[(i0 + i) * p.qs[2] + c * p.qs[3]]) * scale;
       std::fill(dst + rows, dst + rows_pad, A(0));
     }
@@ -196,10 +196,10 @@ struct Kernel {
     }
     for (int64_t i = 0; i < rows_pad; i += chunk) {
       for (int64_t j = 0; j < full; j += kGroup) {
-        ScoreMicro<kNV>(d, krows + j * ldk, ldk, p.dk, qt + i, t.bq_pad, st + j * lds + i, lds);
+        ScoreMicro<kNV>(d, krows + j * ldk, ldk, p.dk, qt + i, t.ld, st + j * lds + i, lds);
       }
       if (full < RoundUpTo(cols, kGroup)) {
-        ScoreMicro<kNV>(d, kpack, p.dk, p.dk, qt + i, t.bq_pad, st + full * lds + i, lds);
+        ScoreMicro<kNV>(d, kpack, p.dk, p.dk, qt + i, t.ld, st + full * lds + i, lds);
       }
     }
   }
@@ -220,7 +220,7 @@ struct Kernel {
     }
     for (int64_t i = 0; i < rows_pad; i += chunk) {
       for (int64_t e = 0; e < t.dv4; e += kGroup) {
-        PvMicro<kNV>(d, vrows + e, ldv, cols, pt + i, ldp, ot + e * t.bq_pad + i, t.bq_pad);
+        PvMicro<kNV>(d, vrows + e, ldv, cols, pt + i, ldp, ot + e * t.ld + i, t.ld);
       }
     }
   }
@@ -280,7 +280,7 @@ struct Kernel {
         const auto alpha = hn::Exp(d, hn::Sub(m_old, ref));
         hn::Store(hn::MulAdd(hn::Load(d, z + i), alpha, sum), d, z + i);
         for (int64_t e = 0; e < t.dv4; ++e) {
-          A* o = ot + e * t.bq_pad + i;
+          A* o = ot + e * t.ld + i;
           hn::Store(hn::Mul(hn::Load(d, o), alpha), d, o);
         }
       } else {
@@ -297,7 +297,7 @@ struct Kernel {
     for (int64_t i = 0; i < rows; ++i) {
       const A inv = z[i] > 0 ? A(1) / z[i] : A(0);
       Out* row = base + (i0 + i) * p.os[2];
-      for (int64_t e = 0; e < p.dv; ++e) Narrow<Out>(ot[e * t.bq_pad + i] * inv, row + e * p.os[3]);
+      for (int64_t e = 0; e < p.dv; ++e) Narrow<Out>(ot[e * t.ld + i] * inv, row + e * p.os[3]);
       if (write_lse && p.lse) {
         const A lse = z[i] > 0 ? m[i] + std::log(z[i]) : -std::numeric_limits<A>::infinity();
         static_cast<A*>(p.lse)[b * p.lse_s[0] + h * p.lse_s[1] + (i0 + i) * p.lse_s[2]] = lse;
@@ -318,7 +318,7 @@ struct Kernel {
     A* m = Tile(worker, t.m_off);
     A* z = Tile(worker, t.z_off);
     PackQt(b, h, i0, rows, rows_pad, qt);
-    std::fill(ot, ot + t.dv4 * t.bq_pad, A(0));
+    std::fill(ot, ot + t.dv4 * t.ld, A(0));
     std::fill(m, m + rows_pad, -std::numeric_limits<A>::infinity());
     std::fill(z, z + rows_pad, A(0));
     // Under a causal mask the block's last query sees keys < i0 + rows + offset; later tiles are
@@ -327,12 +327,12 @@ struct Kernel {
     if (p.causal) key_end = std::clamp<int64_t>(i0 + rows + p.causal_offset, 0, p.nk);
     for (int64_t j0 = 0; j0 < key_end; j0 += p.bk) {
       const int64_t cols = std::min(p.bk, key_end - j0);
-      ScoreTile(b, hk, j0, cols, qt, rows_pad, kpack, st, t.bq_pad);
+      ScoreTile(b, hk, j0, cols, qt, rows_pad, kpack, st, t.ld);
       if (NeedsMask()) {
-        for (int64_t j = 0; j < cols; ++j) MaskKeyRow(b, h, i0, rows, j0 + j, st + j * t.bq_pad);
+        for (int64_t j = 0; j < cols; ++j) MaskKeyRow(b, h, i0, rows, j0 + j, st + j * t.ld);
       }
-      OnlineSoftmax(st, t.bq_pad, cols, rows_pad, m, z, ot, /*rescale=*/true);
-      PvTile(b, hk, j0, cols, st, t.bq_pad, rows_pad, vpack, ot);
+      OnlineSoftmax(st, t.ld, cols, rows_pad, m, z, ot, /*rescale=*/true);
+      PvTile(b, hk, j0, cols, st, t.ld, rows_pad, vpack, ot);
     }
     WriteRows(b, h, i0, rows, ot, m, z, /*write_lse=*/true);
   }
@@ -396,7 +396,7 @@ struct Kernel {
           const int64_t rows_pad = RoundUpTo(rows, chunk);
           A* ot = Tile(worker, t.o_off);
           A* z = Tile(worker, t.z_off);
-          std::fill(ot, ot + t.dv4 * t.bq_pad, A(0));
+          std::fill(ot, ot + t.dv4 * t.ld, A(0));
           for (int64_t j0 = 0; j0 < p.nk; j0 += p.bk) {
             const int64_t cols = std::min(p.bk, p.nk - j0);
             PvTile(b, hk, j0, cols, smat + j0 * lds + i0, lds, rows_pad, Tile(worker, t.v_off), ot);
