@@ -4,6 +4,7 @@
 #include "moa/attention.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstring>
 #include <memory>
@@ -89,6 +90,13 @@ float FloatFromBFloat16(uint16_t b) {
   std::memcpy(&f, &bits, 4);
   return f;
 }
+
+namespace internal {
+namespace {
+std::atomic<int> bf16_path_for_test{kBf16Auto};
+}  // namespace
+void SetBf16PathForTest(int path) { bf16_path_for_test = path; }
+}  // namespace internal
 
 namespace {
 
@@ -239,6 +247,7 @@ void Attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& 
     p.mask_dtype = m.dtype;
   }
 
+  p.bf16_path = internal::bf16_path_for_test;
   p.causal = options.is_causal;
   p.causal_offset = options.causal_align == CausalAlign::kBottomRight ? nk - nq : 0;
   p.scale = options.scale ? *options.scale : 1.0 / std::sqrt(static_cast<double>(dk));
@@ -281,10 +290,10 @@ void Attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& 
   try {
     scratch.reset(new unsigned char[layout.total * p.num_threads + 64]);
     if (options.impl == AttentionImpl::kNaive) {
-      // S^T: rows padded to the 4-key micro-kernel, columns to whole query chunks plus one cache
+      // S^T: rows padded to 32 keys (an AMX tile step), columns to whole query chunks plus one cache
       // line (the same L1-set spreading as the fused tiles, see TileLayout::ld).
       p.s_stride = internal::RoundUpTo(nq, internal::kQueryQuantum) + 64 / internal::AccBytes(p);
-      const size_t bytes = static_cast<size_t>(internal::RoundUpTo(nk, 4)) * p.s_stride *
+      const size_t bytes = static_cast<size_t>(internal::RoundUpTo(nk, 32)) * p.s_stride *
                            internal::AccBytes(p);
       s_matrix.reset(new unsigned char[bytes + 64]);
     }

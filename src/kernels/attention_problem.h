@@ -36,6 +36,9 @@ struct AttentionProblem {
   int64_t lse_s[3] = {};
 
   int num_threads = 1;
+  // bfloat16 GEMMs: kBf16Auto picks AMX, else AVX512-BF16, else the float32 SIMD path; tests
+  // force the others (SetBf16PathForTest) to check every path on a machine that has AMX.
+  int bf16_path = 0;
   // Block sizes (rows of q, a multiple of kQueryQuantum; rows of k/v per tile), chosen by
   // ChooseBlocks from cache sizes.
   int64_t bq = 64, bk = 96;
@@ -44,10 +47,14 @@ struct AttentionProblem {
   unsigned char* scratch = nullptr;
   size_t scratch_per_thread = 0;
   // Naive path only: the materialised score/probability matrix of one head, transposed:
-  // nk rows (padded to 4) x s_stride >= nq padded to kQueryQuantum.
+  // nk rows (padded to 32) x s_stride >= nq padded to kQueryQuantum.
   void* s_matrix = nullptr;
   int64_t s_stride = 0;
 };
+
+enum Bf16Path : int { kBf16Auto = 0, kBf16NoAmx = 1, kBf16Float32 = 2 };
+// Process-wide override of AttentionProblem::bf16_path, for tests.
+void SetBf16PathForTest(int path);
 
 inline int64_t RoundUpTo(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
 
@@ -64,6 +71,9 @@ constexpr int64_t kQueryQuantum = 64;
 // bk4 x dv4) are row-major copies, used only when the input cannot be read in place.
 struct TileLayout {
   int64_t bq_pad = 0, bk4 = 0, dv4 = 0;
+  // Allocation sizes rounded for the AMX tiles (32 keys, 32 output columns, 32 head-dim
+  // elements per step); the SIMD paths iterate only up to bk4 / dv4.
+  int64_t bkp = 0, dvp = 0, dkp = 0;
   // Leading dimension of the transposed tiles: bq_pad plus one cache line. Without the extra line
   // a row stride of 1024 bytes maps a 32 KiB tile chunk onto 16 of L1's 64 sets and the
   // micro-kernels thrash L1; an odd number of lines spreads rows over every set.
@@ -77,6 +87,9 @@ inline TileLayout MakeTileLayout(const AttentionProblem& p) {
   t.bq_pad = RoundUpTo(p.bq, kQueryQuantum);
   t.bk4 = RoundUpTo(p.bk, 4);
   t.dv4 = RoundUpTo(p.dv, 4);
+  t.bkp = RoundUpTo(p.bk, 32);
+  t.dvp = RoundUpTo(p.dv, 32);
+  t.dkp = RoundUpTo(p.dk, 32);
   t.ld = t.bq_pad + 64 / a;
   size_t at = 0;
   auto take = [&](int64_t elements) {
@@ -84,11 +97,11 @@ inline TileLayout MakeTileLayout(const AttentionProblem& p) {
     at += static_cast<size_t>(RoundUpTo(elements * a, 64));
     return off;
   };
-  t.q_off = take(p.dk * t.ld);
-  t.k_off = take(t.bk4 * p.dk);
-  t.v_off = take(t.bk4 * t.dv4);
-  t.s_off = take(t.bk4 * t.ld);
-  t.o_off = take(t.dv4 * t.ld);
+  t.q_off = take(t.dkp * t.ld);
+  t.k_off = take(t.bkp * t.dkp);
+  t.v_off = take(t.bkp * t.dvp);
+  t.s_off = take(t.bkp * t.ld);
+  t.o_off = take(t.dvp * t.ld);
   t.m_off = take(t.bq_pad);
   t.z_off = take(t.bq_pad);
   t.total = at;

@@ -79,8 +79,9 @@ Blocks ChooseBlocks(const CacheSizes& caches, int acc_bytes, int64_t dk, int64_t
   // for the K/V rows being broadcast. That fixes bk (96 on a 48 KiB L1 with float32).
   const int64_t chunk_bytes = 64 * acc_bytes;
   int64_t bk = (caches.l1d / 2) / chunk_bytes;
-  bk = std::clamp<int64_t>(bk / 4 * 4, 32, 512);
-  b.bk = std::min(bk, RoundUp(std::max<int64_t>(nk, 1), 4));
+  // A multiple of 32 keys: two 16-row AMX tiles per step, so tiles start at 32-key boundaries.
+  bk = std::clamp<int64_t>(bk / 32 * 32, 32, 512);
+  b.bk = std::min(bk, RoundUp(std::max<int64_t>(nk, 1), 32));
 
   // Query block: Q^T (dk x bq), the score tile (bk x bq) and O^T (dv x bq) stay in L2 for the
   // whole sweep over keys; half of L2 is given to them. Every K/V element is loaded once per query

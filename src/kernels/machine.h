@@ -22,7 +22,7 @@ int DefaultThreadCount();
 
 struct Blocks {
   int64_t bq = 0;  // query rows per task, a multiple of 64
-  int64_t bk = 0;  // key/value rows per tile, a multiple of 4
+  int64_t bk = 0;  // key/value rows per tile, a multiple of 32
 };
 
 // Block sizes for accumulator elements of acc_bytes, head dims dk and dv, nq x nk scores, with

@@ -40,6 +40,8 @@
 #include "hwy/contrib/math/math-inl.h"
 #include "hwy/highway.h"
 #include "kernels/attention_problem.h"
+#include "kernels/amx/amx_bf16.h"
+#include "kernels/cpu/bf16_dot.h"
 #include "kernels/parallel.h"
 
 HWY_BEFORE_NAMESPACE();
@@ -135,6 +137,19 @@ struct Kernel {
   int64_t chunk;  // queries per micro-kernel call
   // K / V rows can be read in place when they are already A with unit inner stride.
   bool k_direct, v_direct;
+  // bfloat16 inputs on an AVX-512 target of a CPU with AVX512-BF16: both GEMMs run as VDPBF16PS
+  // on bfloat16 pairs (bf16_dot.h) at twice the float32 FMA rate; the softmax stays float32.
+#if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX3
+  static constexpr bool kBf16DotCompiled = std::is_same_v<In, uint16_t>;
+#else
+  static constexpr bool kBf16DotCompiled = false;
+#endif
+  bool bf16_dot;
+  // bfloat16 inputs where the CPU has AMX: both GEMMs on AMX tiles (amx_bf16.h), preferred over
+  // AVX512-BF16. Uses the same pair layouts, padded to 32-element steps.
+  bool amx;
+  int64_t npairs;  // pair rows of Q: (dk + 1) / 2, or dkp / 2 with AMX
+  bool k_direct_pairs;
 
   explicit Kernel(const AttentionProblem& problem)
       : p(problem),
@@ -142,7 +157,144 @@ struct Kernel {
         lanes(static_cast<int64_t>(hn::Lanes(d))),
         chunk(static_cast<int64_t>(kNV) * lanes),
         k_direct(std::is_same_v<In, A> && problem.ks[3] == 1),
-        v_direct(std::is_same_v<In, A> && problem.vs[3] == 1 && problem.dv % kGroup == 0) {}
+        v_direct(std::is_same_v<In, A> && problem.vs[3] == 1 && problem.dv % kGroup == 0),
+        bf16_dot(kBf16DotCompiled && chunk == 64 && problem.bf16_path != kBf16Float32 &&
+                 CpuHasAvx512Bf16()),
+        amx(kBf16DotCompiled && chunk == 64 && problem.bf16_path == kBf16Auto && AmxAvailable()),
+        npairs(amx ? t.dkp / 2 : (problem.dk + 1) / 2),
+        k_direct_pairs(problem.ks[3] == 1 && problem.dk % (amx ? 32 : 2) == 0) {
+    if (amx) bf16_dot = false;
+  }
+
+  // --- bfloat16 pair layout (used only when bf16_dot, which implies A = float) ---
+
+  static float* AsFloat(A* x) { return reinterpret_cast<float*>(x); }
+
+  static uint32_t Bits(const In* x) {
+    uint16_t b;
+    std::memcpy(&b, x, 2);
+    return b;
+  }
+
+  // Q rows [i0, i0 + rows) as pairs (Q[i][2p], Q[i][2p+1]) in lane i of row p; padding 0.
+  void PackQPairs(int64_t b, int64_t h, int64_t i0, int64_t rows, int64_t rows_pad,
+                  uint32_t* qp) const {
+    const In* base = static_cast<const In*>(p.q) + b * p.qs[0] + h * p.qs[1];
+    for (int64_t pr = 0; pr < npairs; ++pr) {
+      uint32_t* dst = qp + pr * t.ld;
+      if (2 * pr >= p.dk) {  // AMX pads the head dim to 32 with zero pairs
+        std::fill(dst, dst + rows_pad, 0u);
+        continue;
+      }
+      for (int64_t i = 0; i < rows; ++i) {
+        const In* row = base + (i0 + i) * p.qs[2];
+        const uint32_t lo = Bits(row + 2 * pr * p.qs[3]);
+        const uint32_t hi = 2 * pr + 1 < p.dk ? Bits(row + (2 * pr + 1) * p.qs[3]) : 0;
+        dst[i] = lo | hi << 16;
+      }
+      std::fill(dst + rows, dst + rows_pad, 0u);
+    }
+  }
+
+  // `count` K rows from j0 as raw bfloat16, 2 * npairs per row (padded with 0), rows up to a
+  // multiple of `group` zero.
+  void PackKBf16(int64_t b, int64_t hk, int64_t j0, int64_t count, uint16_t* dst,
+                 int64_t group = kGroup) const {
+    const In* base = static_cast<const In*>(p.k) + b * p.ks[0] + hk * p.ks[1];
+    const int64_t ld = 2 * npairs;
+    for (int64_t j = 0; j < count; ++j) {
+      const In* row = base + (j0 + j) * p.ks[2];
+      for (int64_t c = 0; c < p.dk; ++c) dst[j * ld + c] = static_cast<uint16_t>(Bits(row + c * p.ks[3]));
+      std::fill(dst + j * ld + p.dk, dst + (j + 1) * ld, uint16_t{0});
+    }
+    std::fill(dst + count * ld, dst + RoundUpTo(count, group) * ld, uint16_t{0});
+  }
+
+  // --- AMX (used only when amx) ---
+
+  // S^T for keys [j0, j0 + cols) on AMX, then times scale (applied in float32, not to bfloat16 q).
+  void ScoreTileAmx(int64_t b, int64_t hk, int64_t j0, int64_t cols, const uint32_t* qp,
+                    int64_t rows_pad, uint16_t* kpack, A* st, int64_t lds) const {
+    int64_t full = 0;
+    if (k_direct_pairs) {
+      full = cols / 32 * 32;
+      const uint16_t* krows = reinterpret_cast<const uint16_t*>(
+          static_cast<const In*>(p.k) + b * p.ks[0] + hk * p.ks[1] + j0 * p.ks[2]);
+      if (full > 0) AmxScoreTile(krows, p.ks[2], full, t.dkp, qp, t.ld, rows_pad, AsFloat(st), lds);
+    }
+    if (full < cols) {
+      PackKBf16(b, hk, j0 + full, cols - full, kpack, 32);
+      AmxScoreTile(kpack, t.dkp, RoundUpTo(cols - full, 32), t.dkp, qp, t.ld, rows_pad,
+                   AsFloat(st + full * lds), lds);
+    }
+    const auto vscale = hn::Set(d, static_cast<A>(p.scale));
+    for (int64_t j = 0; j < cols; ++j)
+      for (int64_t i = 0; i < rows_pad; i += lanes) {
+        A* x = st + j * lds + i;
+        hn::Store(hn::Mul(hn::Load(d, x), vscale), d, x);
+      }
+  }
+
+  // O^T += V^T P^T on AMX: V^T of the tile packed (dvp x RoundUpTo(cols, 32), zero padded), P^T
+  // already in pair rows; pair rows past the keys are zeroed up to the 32-key step.
+  void PvTileAmx(int64_t b, int64_t hk, int64_t j0, int64_t cols, A* pairs, int64_t ldp,
+                 int64_t rows_pad, uint16_t* vt, A* ot) const {
+    const int64_t keys32 = RoundUpTo(cols, 32);
+    const In* base = static_cast<const In*>(p.v) + b * p.vs[0] + hk * p.vs[1] + j0 * p.vs[2];
+    for (int64_t e = 0; e < t.dvp; ++e) {
+      uint16_t* row = vt + e * t.bkp;
+      if (e < p.dv) {
+        for (int64_t j = 0; j < cols; ++j) row[j] = static_cast<uint16_t>(Bits(base + j * p.vs[2] + e * p.vs[3]));
+        std::fill(row + cols, row + keys32, uint16_t{0});
+      } else {
+        std::fill(row, row + keys32, uint16_t{0});
+      }
+    }
+    for (int64_t pr = (cols + 1) / 2; pr < keys32 / 2; ++pr) {
+      std::fill(pairs + pr * ldp, pairs + pr * ldp + rows_pad, A(0));
+    }
+    AmxPvTile(vt, t.bkp, t.dvp, keys32, reinterpret_cast<const uint32_t*>(pairs), ldp, rows_pad,
+              AsFloat(ot), t.ld);
+  }
+
+  void ScoreTileBf16(int64_t b, int64_t hk, int64_t j0, int64_t cols, const uint32_t* qp,
+                     int64_t rows_pad, uint16_t* kpack, A* st, int64_t lds) const {
+    const float scale = static_cast<float>(p.scale);
+    int64_t full = 0;
+    if (k_direct_pairs) {
+      full = cols / kGroup * kGroup;
+      const uint16_t* krows = reinterpret_cast<const uint16_t*>(
+          static_cast<const In*>(p.k) + b * p.ks[0] + hk * p.ks[1] + j0 * p.ks[2]);
+      Bf16ScoreTile(krows, p.ks[2], full, npairs, qp, t.ld, rows_pad, scale, AsFloat(st), lds);
+    }
+    if (full < cols) {
+      PackKBf16(b, hk, j0 + full, cols - full, kpack);
+      Bf16ScoreTile(kpack, 2 * npairs, RoundUpTo(cols - full, kGroup), npairs, qp, t.ld, rows_pad,
+                    scale, AsFloat(st + full * lds), lds);
+    }
+  }
+
+  // V rows [j0, j0 + cols) as pairs (V[2p][e], V[2p+1][e]) in element e of row p, dv4 per row.
+  void PackVPairs(int64_t b, int64_t hk, int64_t j0, int64_t cols, uint32_t* vp) const {
+    const In* base = static_cast<const In*>(p.v) + b * p.vs[0] + hk * p.vs[1];
+    for (int64_t pr = 0; 2 * pr < cols; ++pr) {
+      const In* lo = base + (j0 + 2 * pr) * p.vs[2];
+      const In* hi = 2 * pr + 1 < cols ? lo + p.vs[2] : nullptr;
+      uint32_t* dst = vp + pr * t.dv4;
+      for (int64_t e = 0; e < p.dv; ++e) {
+        dst[e] = Bits(lo + e * p.vs[3]) | (hi ? Bits(hi + e * p.vs[3]) << 16 : 0u);
+      }
+      std::fill(dst + p.dv, dst + t.dv4, 0u);
+    }
+  }
+
+  // O^T += V^T P^T where P^T's float rows have just been turned into pair rows in place.
+  void PvTileBf16(int64_t b, int64_t hk, int64_t j0, int64_t cols, const A* pairs, int64_t ldp,
+                  int64_t rows_pad, uint32_t* vpack, A* ot) const {
+    PackVPairs(b, hk, j0, cols, vpack);
+    Bf16PvTile(vpack, t.dv4, (cols + 1) / 2, reinterpret_cast<const uint32_t*>(pairs), ldp,
+               rows_pad, AsFloat(ot), t.ld, t.dv4);
+  }
 
   A* Tile(int worker, size_t off) const {
     return reinterpret_cast<A*>(p.scratch + p.scratch_per_thread * worker + off);
@@ -317,8 +469,13 @@ struct Kernel {
     A* ot = Tile(worker, t.o_off);
     A* m = Tile(worker, t.m_off);
     A* z = Tile(worker, t.z_off);
-    PackQt(b, h, i0, rows, rows_pad, qt);
-    std::fill(ot, ot + t.dv4 * t.ld, A(0));
+    if (bf16_dot || amx) {
+      PackQPairs(b, h, i0, rows, rows_pad, reinterpret_cast<uint32_t*>(qt));
+    } else {
+      PackQt(b, h, i0, rows, rows_pad, qt);
+    }
+    if (amx) AmxConfigure();
+    std::fill(ot, ot + t.dvp * t.ld, A(0));
     std::fill(m, m + rows_pad, -std::numeric_limits<A>::infinity());
     std::fill(z, z + rows_pad, A(0));
     // Under a causal mask the block's last query sees keys < i0 + rows + offset; later tiles are
@@ -327,13 +484,30 @@ struct Kernel {
     if (p.causal) key_end = std::clamp<int64_t>(i0 + rows + p.causal_offset, 0, p.nk);
     for (int64_t j0 = 0; j0 < key_end; j0 += p.bk) {
       const int64_t cols = std::min(p.bk, key_end - j0);
-      ScoreTile(b, hk, j0, cols, qt, rows_pad, kpack, st, t.ld);
+      if (amx) {
+        ScoreTileAmx(b, hk, j0, cols, reinterpret_cast<const uint32_t*>(qt), rows_pad,
+                     reinterpret_cast<uint16_t*>(kpack), st, t.ld);
+      } else if (bf16_dot) {
+        ScoreTileBf16(b, hk, j0, cols, reinterpret_cast<const uint32_t*>(qt), rows_pad,
+                      reinterpret_cast<uint16_t*>(kpack), st, t.ld);
+      } else {
+        ScoreTile(b, hk, j0, cols, qt, rows_pad, kpack, st, t.ld);
+      }
       if (NeedsMask()) {
         for (int64_t j = 0; j < cols; ++j) MaskKeyRow(b, h, i0, rows, j0 + j, st + j * t.ld);
       }
       OnlineSoftmax(st, t.ld, cols, rows_pad, m, z, ot, /*rescale=*/true);
-      PvTile(b, hk, j0, cols, st, t.ld, rows_pad, vpack, ot);
+      if (amx) {
+        Bf16PairRows(AsFloat(st), t.ld, cols, rows_pad);
+        PvTileAmx(b, hk, j0, cols, st, t.ld, rows_pad, reinterpret_cast<uint16_t*>(vpack), ot);
+      } else if (bf16_dot) {
+        Bf16PairRows(AsFloat(st), t.ld, cols, rows_pad);
+        PvTileBf16(b, hk, j0, cols, st, t.ld, rows_pad, reinterpret_cast<uint32_t*>(vpack), ot);
+      } else {
+        PvTile(b, hk, j0, cols, st, t.ld, rows_pad, vpack, ot);
+      }
     }
+    if (amx) AmxRelease();
     WriteRows(b, h, i0, rows, ot, m, z, /*write_lse=*/true);
   }
 
@@ -359,11 +533,28 @@ struct Kernel {
           const int64_t i0 = qb * p.bq, rows = std::min(p.bq, p.nq - i0);
           const int64_t rows_pad = RoundUpTo(rows, chunk);
           A* qt = Tile(worker, t.q_off);
-          PackQt(b, h, i0, rows, rows_pad, qt);
+          if (bf16_dot || amx) {
+            PackQPairs(b, h, i0, rows, rows_pad, reinterpret_cast<uint32_t*>(qt));
+          } else {
+            PackQt(b, h, i0, rows, rows_pad, qt);
+          }
+          if (amx) AmxConfigure();
           for (int64_t j0 = 0; j0 < p.nk; j0 += p.bk) {
             const int64_t cols = std::min(p.bk, p.nk - j0);
-            ScoreTile(b, hk, j0, cols, qt, rows_pad, Tile(worker, t.k_off), smat + j0 * lds + i0, lds);
+            if (amx) {
+              ScoreTileAmx(b, hk, j0, cols, reinterpret_cast<const uint32_t*>(qt), rows_pad,
+                           reinterpret_cast<uint16_t*>(Tile(worker, t.k_off)),
+                           smat + j0 * lds + i0, lds);
+            } else if (bf16_dot) {
+              ScoreTileBf16(b, hk, j0, cols, reinterpret_cast<const uint32_t*>(qt), rows_pad,
+                            reinterpret_cast<uint16_t*>(Tile(worker, t.k_off)),
+                            smat + j0 * lds + i0, lds);
+            } else {
+              ScoreTile(b, hk, j0, cols, qt, rows_pad, Tile(worker, t.k_off), smat + j0 * lds + i0,
+                        lds);
+            }
           }
+          if (amx) AmxRelease();
         });
         ParallelFor(qblocks, p.num_threads, [&](int64_t qb, int worker) {
           const int64_t i0 = qb * p.bq, rows = std::min(p.bq, p.nq - i0);
@@ -384,6 +575,7 @@ struct Kernel {
               hn::Store(hn::Mul(hn::Load(d, pp), inv), d, pp);
             }
           }
+          if (bf16_dot || amx) Bf16PairRows(AsFloat(smat + i0), lds, p.nk, rows_pad);
           if (p.lse) {
             for (int64_t i = 0; i < rows; ++i) {
               const A lse = z[i] > 0 ? m[i] + std::log(z[i]) : -std::numeric_limits<A>::infinity();
@@ -396,11 +588,23 @@ struct Kernel {
           const int64_t rows_pad = RoundUpTo(rows, chunk);
           A* ot = Tile(worker, t.o_off);
           A* z = Tile(worker, t.z_off);
-          std::fill(ot, ot + t.dv4 * t.ld, A(0));
+          std::fill(ot, ot + t.dvp * t.ld, A(0));
+          if (amx) AmxConfigure();
           for (int64_t j0 = 0; j0 < p.nk; j0 += p.bk) {
             const int64_t cols = std::min(p.bk, p.nk - j0);
-            PvTile(b, hk, j0, cols, smat + j0 * lds + i0, lds, rows_pad, Tile(worker, t.v_off), ot);
+            if (amx) {
+              // Pair rows past nk / 2 are zeroed inside the S matrix's 32-row padding.
+              PvTileAmx(b, hk, j0, cols, smat + (j0 / 2) * lds + i0, lds, rows_pad,
+                        reinterpret_cast<uint16_t*>(Tile(worker, t.v_off)), ot);
+            } else if (bf16_dot) {
+              // Pair row j0 / 2 holds keys j0 and j0 + 1 (tiles start at multiples of 4).
+              PvTileBf16(b, hk, j0, cols, smat + (j0 / 2) * lds + i0, lds, rows_pad,
+                         reinterpret_cast<uint32_t*>(Tile(worker, t.v_off)), ot);
+            } else {
+              PvTile(b, hk, j0, cols, smat + j0 * lds + i0, lds, rows_pad, Tile(worker, t.v_off), ot);
+            }
           }
+          if (amx) AmxRelease();
           // P^T is already normalised (fully masked queries have P = 0): divide by 1.
           std::fill(z, z + rows, A(1));
           WriteRows(b, h, i0, rows, ot, z, z, /*write_lse=*/false);

@@ -1,0 +1,137 @@
+// moa — runtime attention (stage: kernels): AMX bfloat16 tile kernels (see amx_bf16.h).
+//
+// Register plan (8 tiles): C00 C01 C10 C11 accumulate a 32 x 32 block of float32 results (tiles 0-3),
+// A0 A1 hold 16 rows x 32 bfloat16 of the left operand (tiles 4-5), B0 B1 hold 16 pair rows x 16
+// lanes of the right operand (tiles 6-7). Each step does 4 TDPBF16PS of 16 x 16 x 32 products.
+#include "kernels/amx/amx_bf16.h"
+
+#if defined(__x86_64__) && defined(__linux__) && !defined(MOA_NO_AMX)
+#include <cpuid.h>
+#include <immintrin.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#define MOA_AMX_TARGET __attribute__((target("amx-tile,amx-bf16,avx512f"), noinline))
+// The GCC 12 tile intrinsics are asm statements that do not tell the compiler which memory they
+// read or write; a compiler barrier keeps ordinary loads and stores of the same buffers in order.
+#define MOA_AMX_BARRIER() __asm__ volatile("" ::: "memory")
+#endif
+
+namespace moa::internal {
+
+#ifdef MOA_AMX_TARGET
+
+namespace {
+
+constexpr long kArchReqXcompPerm = 0x1023;  // arch/x86/include/uapi/asm/prctl.h
+constexpr long kXfeatureXtiledata = 18;
+
+struct alignas(64) TileConfig {
+  uint8_t palette = 1;
+  uint8_t start_row = 0;
+  uint8_t reserved[14] = {};
+  uint16_t colsb[16] = {};
+  uint8_t rows[16] = {};
+};
+
+}  // namespace
+
+bool AmxAvailable() {
+  static const bool ok = [] {
+    unsigned a, b, c, d;
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return false;
+    const bool amx_bf16 = d & (1u << 22), amx_tile = d & (1u << 24);
+    if (!amx_bf16 || !amx_tile) return false;
+    return syscall(SYS_arch_prctl, kArchReqXcompPerm, kXfeatureXtiledata) == 0;
+  }();
+  return ok;
+}
+
+MOA_AMX_TARGET void AmxConfigure() {
+  TileConfig cfg;
+  for (int t = 0; t < 8; ++t) {
+    cfg.rows[t] = 16;
+    cfg.colsb[t] = 64;  // 16 float32, 32 bfloat16 or 16 pairs per row
+  }
+  MOA_AMX_BARRIER();
+  _tile_loadconfig(&cfg);
+  MOA_AMX_BARRIER();
+}
+
+MOA_AMX_TARGET void AmxRelease() { _tile_release(); }
+
+MOA_AMX_TARGET void AmxScoreTile(const uint16_t* k, int64_t ldk, int64_t keys32, int64_t kdim,
+                                 const uint32_t* qpairs, int64_t ldq, int64_t rows_pad, float* st,
+                                 int64_t lds) {
+  MOA_AMX_BARRIER();
+  const long sk = ldk * 2, sq = ldq * 4, ss = lds * 4;
+  for (int64_t i = 0; i < rows_pad; i += 32) {
+    for (int64_t j = 0; j < keys32; j += 32) {
+      _tile_zero(0);
+      _tile_zero(1);
+      _tile_zero(2);
+      _tile_zero(3);
+      for (int64_t c = 0; c < kdim; c += 32) {
+        _tile_loadd(4, k + j * ldk + c, sk);
+        _tile_loadd(5, k + (j + 16) * ldk + c, sk);
+        _tile_loadd(6, qpairs + (c / 2) * ldq + i, sq);
+        _tile_loadd(7, qpairs + (c / 2) * ldq + i + 16, sq);
+        _tile_dpbf16ps(0, 4, 6);
+        _tile_dpbf16ps(1, 4, 7);
+        _tile_dpbf16ps(2, 5, 6);
+        _tile_dpbf16ps(3, 5, 7);
+      }
+      _tile_stored(0, st + j * lds + i, ss);
+      _tile_stored(1, st + j * lds + i + 16, ss);
+      _tile_stored(2, st + (j + 16) * lds + i, ss);
+      _tile_stored(3, st + (j + 16) * lds + i + 16, ss);
+    }
+  }
+  MOA_AMX_BARRIER();
+}
+
+MOA_AMX_TARGET void AmxPvTile(const uint16_t* vt, int64_t ldv, int64_t dv32, int64_t keys32,
+                              const uint32_t* ppairs, int64_t ldp, int64_t rows_pad, float* ot,
+                              int64_t ldo) {
+  MOA_AMX_BARRIER();
+  const long sv = ldv * 2, sp = ldp * 4, so = ldo * 4;
+  for (int64_t i = 0; i < rows_pad; i += 32) {
+    for (int64_t e = 0; e < dv32; e += 32) {
+      _tile_loadd(0, ot + e * ldo + i, so);
+      _tile_loadd(1, ot + e * ldo + i + 16, so);
+      _tile_loadd(2, ot + (e + 16) * ldo + i, so);
+      _tile_loadd(3, ot + (e + 16) * ldo + i + 16, so);
+      for (int64_t j = 0; j < keys32; j += 32) {
+        _tile_loadd(4, vt + e * ldv + j, sv);
+        _tile_loadd(5, vt + (e + 16) * ldv + j, sv);
+        _tile_loadd(6, ppairs + (j / 2) * ldp + i, sp);
+        _tile_loadd(7, ppairs + (j / 2) * ldp + i + 16, sp);
+        _tile_dpbf16ps(0, 4, 6);
+        _tile_dpbf16ps(1, 4, 7);
+        _tile_dpbf16ps(2, 5, 6);
+        _tile_dpbf16ps(3, 5, 7);
+      }
+      _tile_stored(0, ot + e * ldo + i, so);
+      _tile_stored(1, ot + e * ldo + i + 16, so);
+      _tile_stored(2, ot + (e + 16) * ldo + i, so);
+      _tile_stored(3, ot + (e + 16) * ldo + i + 16, so);
+    }
+  }
+  MOA_AMX_BARRIER();
+}
+
+#else  // no AMX on this platform or build: never available, never called.
+
+bool AmxAvailable() { return false; }
+void AmxConfigure() {}
+void AmxRelease() {}
+void AmxScoreTile(const uint16_t*, int64_t, int64_t, int64_t, const uint32_t*, int64_t, int64_t,
+                  float*, int64_t) {}
+void AmxPvTile(const uint16_t*, int64_t, int64_t, int64_t, const uint32_t*, int64_t, int64_t,
+               float*, int64_t) {}
+
+#endif
+
+}  // namespace moa::internal

@@ -1,0 +1,130 @@
+// moa — runtime attention (stage: kernels): AVX512-BF16 micro-kernels (see bf16_dot.h).
+#include "kernels/cpu/bf16_dot.h"
+
+#include <cstring>
+
+#if defined(__x86_64__) && !defined(MOA_NO_X86_BF16)
+#include <cpuid.h>
+#include <immintrin.h>
+#define MOA_BF16_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512bf16")))
+#endif
+
+namespace moa::internal {
+
+#ifdef MOA_BF16_TARGET
+
+bool CpuHasAvx512Bf16() {
+  static const bool has = [] {
+    unsigned a, b, c, d;
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return false;
+    const bool avx512f = b & (1u << 16), avx512bw = b & (1u << 30);
+    if (!__get_cpuid_count(7, 1, &a, &b, &c, &d)) return false;
+    const bool bf16 = a & (1u << 5);
+    // The OS must save ZMM state: XCR0 bits 1, 2, 5, 6, 7.
+    unsigned lo, hi;
+    __asm__("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    return avx512f && avx512bw && bf16 && (lo & 0xe6) == 0xe6;
+  }();
+  return has;
+}
+
+namespace {
+
+MOA_BF16_TARGET inline __m512i Broadcast32(const void* p) {
+  int32_t x;
+  std::memcpy(&x, p, 4);
+  return _mm512_set1_epi32(x);
+}
+
+// 4 keys x 64 queries of scores: 16 accumulators, 4 pair-vectors of Q and 4 broadcast K pairs per
+// step, 16 VDPBF16PS (32 bfloat16 products each).
+MOA_BF16_TARGET void ScoreMicro(const uint16_t* k, int64_t ldk, int64_t npairs, const uint32_t* q,
+                                int64_t ldq, float scale, float* st, int64_t lds) {
+  __m512 acc[4][4];
+  for (auto& row : acc)
+    for (auto& a : row) a = _mm512_setzero_ps();
+  for (int64_t p = 0; p < npairs; ++p) {
+    __m512bh qv[4];
+    for (int v = 0; v < 4; ++v) qv[v] = (__m512bh)_mm512_load_si512(q + p * ldq + 16 * v);
+    for (int r = 0; r < 4; ++r) {
+      const __m512bh kb = (__m512bh)Broadcast32(k + r * ldk + 2 * p);
+      for (int v = 0; v < 4; ++v) acc[r][v] = _mm512_dpbf16_ps(acc[r][v], kb, qv[v]);
+    }
+  }
+  const __m512 s = _mm512_set1_ps(scale);
+  for (int r = 0; r < 4; ++r)
+    for (int v = 0; v < 4; ++v) _mm512_store_ps(st + r * lds + 16 * v, _mm512_mul_ps(acc[r][v], s));
+}
+
+MOA_BF16_TARGET void PvMicro(const uint32_t* vp, int64_t ldv, int64_t npairs, const uint32_t* pp,
+                             int64_t ldp, float* ot, int64_t ldo) {
+  __m512 acc[4][4];
+  for (int r = 0; r < 4; ++r)
+    for (int v = 0; v < 4; ++v) acc[r][v] = _mm512_load_ps(ot + r * ldo + 16 * v);
+  for (int64_t p = 0; p < npairs; ++p) {
+    __m512bh pv[4];
+    for (int v = 0; v < 4; ++v) pv[v] = (__m512bh)_mm512_load_si512(pp + p * ldp + 16 * v);
+    for (int r = 0; r < 4; ++r) {
+      const __m512bh vb = (__m512bh)_mm512_set1_epi32(static_cast<int32_t>(vp[p * ldv + r]));
+      for (int v = 0; v < 4; ++v) acc[r][v] = _mm512_dpbf16_ps(acc[r][v], vb, pv[v]);
+    }
+  }
+  for (int r = 0; r < 4; ++r)
+    for (int v = 0; v < 4; ++v) _mm512_store_ps(ot + r * ldo + 16 * v, acc[r][v]);
+}
+
+// float32 bits rounded to nearest even bfloat16, in the upper 16 bits (values are finite here:
+// probabilities in [0, 1]).
+MOA_BF16_TARGET inline __m512i RoundToBf16High(__m512 x) {
+  const __m512i bits = _mm512_castps_si512(x);
+  const __m512i lsb = _mm512_and_si512(_mm512_srli_epi32(bits, 16), _mm512_set1_epi32(1));
+  const __m512i rounded = _mm512_add_epi32(bits, _mm512_add_epi32(lsb, _mm512_set1_epi32(0x7fff)));
+  return _mm512_and_si512(rounded, _mm512_set1_epi32(static_cast<int32_t>(0xffff0000u)));
+}
+
+}  // namespace
+
+MOA_BF16_TARGET void Bf16ScoreTile(const uint16_t* k, int64_t ldk, int64_t keys4, int64_t npairs,
+                                   const uint32_t* qpairs, int64_t ldq, int64_t rows_pad,
+                                   float scale, float* st, int64_t lds) {
+  // Query chunks outermost: one Q chunk (npairs x 64 pairs) stays in L1 across the key groups.
+  for (int64_t i = 0; i < rows_pad; i += 64)
+    for (int64_t j = 0; j < keys4; j += 4)
+      ScoreMicro(k + j * ldk, ldk, npairs, qpairs + i, ldq, scale, st + j * lds + i, lds);
+}
+
+MOA_BF16_TARGET void Bf16PvTile(const uint32_t* vpairs, int64_t ldv, int64_t npairs,
+                                const uint32_t* ppairs, int64_t ldp, int64_t rows_pad, float* ot,
+                                int64_t ldo, int64_t dv4) {
+  for (int64_t i = 0; i < rows_pad; i += 64)
+    for (int64_t e = 0; e < dv4; e += 4)
+      PvMicro(vpairs + e, ldv, npairs, ppairs + i, ldp, ot + e * ldo + i, ldo);
+}
+
+MOA_BF16_TARGET void Bf16PairRows(float* st, int64_t lds, int64_t rows, int64_t rows_pad) {
+  // Pair row p is written over float row p, which pair p / 2 has already consumed (p <= 2p).
+  for (int64_t p = 0; 2 * p < rows; ++p) {
+    const float* lo = st + 2 * p * lds;
+    const float* hi = lo + lds;
+    uint32_t* out = reinterpret_cast<uint32_t*>(st + p * lds);
+    const bool has_hi = 2 * p + 1 < rows;
+    for (int64_t i = 0; i < rows_pad; i += 16) {
+      const __m512i l = _mm512_srli_epi32(RoundToBf16High(_mm512_load_ps(lo + i)), 16);
+      const __m512i h = has_hi ? RoundToBf16High(_mm512_load_ps(hi + i)) : _mm512_setzero_si512();
+      _mm512_store_si512(out + i, _mm512_or_si512(l, h));
+    }
+  }
+}
+
+#else  // not x86-64: the portable float32 path is always used.
+
+bool CpuHasAvx512Bf16() { return false; }
+void Bf16ScoreTile(const uint16_t*, int64_t, int64_t, int64_t, const uint32_t*, int64_t, int64_t,
+                   float, float*, int64_t) {}
+void Bf16PvTile(const uint32_t*, int64_t, int64_t, const uint32_t*, int64_t, int64_t, float*,
+                int64_t, int64_t) {}
+void Bf16PairRows(float*, int64_t, int64_t, int64_t) {}
+
+#endif
+
+}  // namespace moa::internal

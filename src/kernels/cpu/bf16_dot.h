@@ -1,0 +1,31 @@
+// moa — runtime attention (stage: kernels, CPU bfloat16 micro-kernels on AVX512-BF16).
+// In: bfloat16 tiles in "pair" layout (two consecutive elements of the reduction axis in one
+// 32-bit lane, the layout VDPBF16PS multiplies) and float32 accumulators. Out: the two GEMMs of
+// attention (S^T = K Q^T and O^T += V^T P^T) at twice the float32 FMA rate, accumulating in float32.
+// Compiled with a target attribute, so the binary still runs on CPUs without AVX512-BF16; callers
+// check CpuHasAvx512Bf16() first. Queries run along the lanes in chunks of 64 (4 vectors).
+#pragma once
+
+#include <cstdint>
+
+namespace moa::internal {
+
+// cpuid: AVX512F, AVX512BW and AVX512_BF16 present and enabled by the OS.
+bool CpuHasAvx512Bf16();
+
+// st[j][i] = scale * sum_p dot(K[j] pair p, qpairs[p][i]) for keys j < keys4 (a multiple of 4) and
+// queries i < rows_pad (a multiple of 64). K rows are bfloat16 with ldk elements between rows and
+// at least 2 * npairs readable elements each.
+void Bf16ScoreTile(const uint16_t* k, int64_t ldk, int64_t keys4, int64_t npairs,
+                   const uint32_t* qpairs, int64_t ldq, int64_t rows_pad, float scale, float* st,
+                   int64_t lds);
+
+// ot[e][i] += sum_p dot(vpairs[p][e], ppairs[p][i]) for e < dv4 (a multiple of 4), i < rows_pad.
+void Bf16PvTile(const uint32_t* vpairs, int64_t ldv, int64_t npairs, const uint32_t* ppairs,
+                int64_t ldp, int64_t rows_pad, float* ot, int64_t ldo, int64_t dv4);
+
+// In place: float32 rows 2p and 2p+1 of st (row `rows` and beyond read as 0) become pair row p
+// (bfloat16, round to nearest even), for p < (rows + 1) / 2 and the first rows_pad columns.
+void Bf16PairRows(float* st, int64_t lds, int64_t rows, int64_t rows_pad);
+
+}  // namespace moa::internal
