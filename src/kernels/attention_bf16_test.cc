@@ -1,0 +1,134 @@
+// bfloat16 attention on each of its GEMM paths — AMX tiles, AVX512-BF16 (VDPBF16PS) and the
+// float32 SIMD fallback — forced in turn on this machine, against the float64 reference (2e-2);
+// and the CPU feature detection against /proc/cpuinfo.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "kernels/amx/amx_bf16.h"
+#include "kernels/attention_problem.h"
+#include "kernels/attention_test_util.h"
+#include "kernels/cpu/bf16_dot.h"
+#include "moa/attention.h"
+
+namespace moa {
+namespace {
+
+using testing_util::HostTensor;
+using testing_util::Layout;
+using testing_util::MakeTensor;
+
+bool CpuinfoHas(const std::string& flag) {
+  std::ifstream in("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("flags", 0) != 0) continue;
+    std::istringstream words(line);
+    std::string w;
+    while (words >> w)
+      if (w == flag) return true;
+    return false;
+  }
+  return false;
+}
+
+TEST(AttentionBf16Test, FeatureDetectionAgreesWithCpuinfo) {
+  EXPECT_EQ(internal::CpuHasAvx512Bf16(), CpuinfoHas("avx512_bf16") && CpuinfoHas("avx512bw"));
+  // AMX also needs the kernel's permission, so detection may say no where cpuinfo says yes.
+  if (internal::AmxAvailable()) {
+    EXPECT_TRUE(CpuinfoHas("amx_bf16") && CpuinfoHas("amx_tile"));
+  }
+  RecordProperty("amx", internal::AmxAvailable() ? "yes" : "no");
+  RecordProperty("avx512_bf16", internal::CpuHasAvx512Bf16() ? "yes" : "no");
+}
+
+struct Bf16Case {
+  int64_t batch, hq, hkv, nq, nk, dk, dv;
+  Layout layout;
+  bool causal, bottom_right, mask;
+  DType out;
+};
+
+double RunAndCompare(const Bf16Case& c, AttentionImpl impl, int threads) {
+  std::mt19937 rng(11);
+  HostTensor q = MakeTensor(DType::kBFloat16, {c.batch, c.hq, c.nq, c.dk}, c.layout);
+  HostTensor k = MakeTensor(DType::kBFloat16, {c.batch, c.hkv, c.nk, c.dk}, c.layout);
+  HostTensor v = MakeTensor(DType::kBFloat16, {c.batch, c.hkv, c.nk, c.dv}, c.layout);
+  testing_util::FillRandom(&q, &rng, -1.5, 1.5);
+  testing_util::FillRandom(&k, &rng, -1.5, 1.5);
+  testing_util::FillRandom(&v, &rng, -1, 1);
+  HostTensor mask = MakeTensor(DType::kFloat32, {c.nq, c.nk}, Layout::kBhsd);
+  testing_util::FillRandom(&mask, &rng, -3, 1);
+  HostTensor out = MakeTensor(c.out, {c.batch, c.hq, c.nq, c.dv}, c.layout);
+  HostTensor lse = MakeTensor(DType::kFloat32, {c.batch, c.hq, c.nq}, Layout::kBhsd);
+  AttentionOptions o;
+  o.is_causal = c.causal;
+  o.causal_align = c.bottom_right ? CausalAlign::kBottomRight : CausalAlign::kTopLeft;
+  if (c.mask) o.mask = mask.view;
+  o.lse = lse.view;
+  o.num_threads = threads;
+  o.impl = impl;
+  Attention(q.view, k.view, v.view, out.view, o);
+  const double scale = 1.0 / std::sqrt(static_cast<double>(c.dk));
+  const auto ref = testing_util::ReferenceAttention(q, k, v, c.mask ? &mask : nullptr, c.causal,
+                                                    c.bottom_right, scale);
+  double diff = 0, norm = 0, lse_err = 0;
+  size_t n = 0, l = 0;
+  for (int64_t b = 0; b < c.batch; ++b)
+    for (int64_t h = 0; h < c.hq; ++h)
+      for (int64_t i = 0; i < c.nq; ++i) {
+        for (int64_t e = 0; e < c.dv; ++e, ++n) {
+          const double x = out.Get4(b, h, i, e);
+          if (std::isnan(x)) return INFINITY;
+          diff = std::max(diff, std::fabs(x - ref.out[n]));
+          norm = std::max(norm, std::fabs(ref.out[n]));
+        }
+        const int64_t idx[3] = {b, h, i};
+        const double got = lse.Get(idx), want = ref.lse[l++];
+        if (std::isinf(want)) {
+          if (!(std::isinf(got) && got < 0)) return INFINITY;
+        } else {
+          lse_err = std::max(lse_err, std::fabs(got - want) / std::max(1.0, std::fabs(want)));
+        }
+      }
+  return std::max(norm > 0 ? diff / norm : diff, lse_err);
+}
+
+class AttentionBf16PathTest : public ::testing::TestWithParam<int> {
+ protected:
+  void SetUp() override { internal::SetBf16PathForTest(GetParam()); }
+  void TearDown() override { internal::SetBf16PathForTest(internal::kBf16Auto); }
+};
+
+TEST_P(AttentionBf16PathTest, MatchesReference) {
+  // Head dims on and off the 32-element AMX step (odd too), keys on and off the 32-key tile step,
+  // strided and BSHD layouts, GQA, causal both ways with an additive mask, more than one tile.
+  const std::vector<Bf16Case> cases = {
+      {1, 2, 2, 70, 130, 64, 64, Layout::kBhsd, false, false, false, DType::kBFloat16},
+      {2, 4, 2, 33, 200, 128, 128, Layout::kBshd, false, false, false, DType::kFloat32},
+      {1, 2, 1, 65, 97, 40, 24, Layout::kStrided, true, false, true, DType::kBFloat16},
+      {1, 1, 1, 1, 1, 7, 5, Layout::kBhsd, false, false, false, DType::kFloat32},
+      {1, 3, 3, 150, 40, 33, 17, Layout::kBhsd, true, true, true, DType::kBFloat16},
+      {1, 2, 2, 300, 700, 32, 32, Layout::kBhsd, true, false, false, DType::kFloat32},
+  };
+  for (const Bf16Case& c : cases)
+    for (AttentionImpl impl : {AttentionImpl::kFused, AttentionImpl::kNaive}) {
+      SCOPED_TRACE("nq " + std::to_string(c.nq) + " nk " + std::to_string(c.nk) + " dk " +
+                   std::to_string(c.dk) + (impl == AttentionImpl::kFused ? " fused" : " naive"));
+      EXPECT_LE(RunAndCompare(c, impl, 2), 2e-2);
+    }
+}
+
+INSTANTIATE_TEST_SUITE_P(AttentionBf16Paths, AttentionBf16PathTest,
+                         ::testing::Values(internal::kBf16Auto, internal::kBf16NoAmx,
+                                           internal::kBf16Float32),
+                         [](const ::testing::TestParamInfo<int>& info) {
+                           return std::string(info.param == 0   ? "AmxWhereAvailable"
+                                              : info.param == 1 ? "Avx512Bf16WhereAvailable"
+                                                                : "Float32Simd");
+                         });
+
+}  // namespace
+}  // namespace moa
