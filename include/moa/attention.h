@@ -85,10 +85,12 @@ inline void attention(const Tensor& q, const Tensor& k, const Tensor& v, const T
   Attention(q, k, v, out, options);
 }
 
-// Benchmark support: the measured rate in GFLOP/s (a multiply-add counts 2) of independent fused
-// multiply-adds on num_threads threads, on the SIMD target the kernels use. float64 measures
-// float64 FMAs; float32 and bfloat16 measure float32 FMAs (the bfloat16 kernels widen to float32).
+// Benchmark support: the measured rate in GFLOP/s (a multiply-add counts 2) of independent
+// multiply-adds on num_threads threads, on the unit the kernels use for that dtype: float64 and
+// float32 FMAs on the SIMD target; for bfloat16, AMX TDPBF16PS where available, else AVX512-BF16
+// VDPBF16PS, else float32 FMAs (the bfloat16 GEMM path is named by Bf16GemmPath()).
 double MeasurePeakGflops(DType dtype, int num_threads, double seconds = 0.3);
+const char* Bf16GemmPath();
 // The SIMD target the attention kernels dispatch to on this CPU ("AVX3", "AVX2", "EMU128", ...).
 const char* AttentionKernelTarget();
 

@@ -133,16 +133,16 @@ void RunBench(const BenchFlags& flags) {
             flags.heads);
 
   std::cerr << "moa bench: kernels on SIMD target " << AttentionKernelTarget()
-            << "; bfloat16 runs the portable path (widened to float32), so its peak is the float32"
-               " FMA peak; no AMX/AVX512-BF16 kernel yet\n";
-  // Peaks measured once per (float64 or float32, threads), in this run.
-  std::map<std::pair<bool, int>, double> peaks;
+            << "; bfloat16 GEMMs on " << Bf16GemmPath() << "\n";
+  // Peaks measured once per (dtype, threads), in this run, on the unit each dtype's GEMMs use.
+  std::map<std::pair<int, int>, double> peaks;
   auto peak = [&](DType dtype, int threads) {
-    const std::pair<bool, int> key{dtype == DType::kFloat64, threads};
+    const std::pair<int, int> key{static_cast<int>(dtype), threads};
     if (!peaks.count(key)) {
       peaks[key] = MeasurePeakGflops(dtype, threads);
-      std::cerr << "moa bench: measured " << (key.first ? "float64" : "float32") << " FMA peak, "
-                << threads << " thread(s): " << std::fixed << std::setprecision(1) << peaks[key]
+      std::cerr << "moa bench: measured " << DTypeName(dtype) << " peak ("
+                << (dtype == DType::kBFloat16 ? Bf16GemmPath() : "FMA") << "), " << threads
+                << " thread(s): " << std::fixed << std::setprecision(1) << peaks[key]
                 << " GFLOP/s\n";
     }
     return peaks[key];
@@ -220,7 +220,8 @@ void RunBench(const BenchFlags& flags) {
                           {"heads", r.heads},     {"batch", 1},
                           {"causal", flags.causal}, {"reps", r.reps},
                           {"fraction_of_peak", r.gflops / r.peak_gflops},
-                          {"target", AttentionKernelTarget()}};
+                          {"target", AttentionKernelTarget()},
+                          {"bf16_gemm", Bf16GemmPath()}};
       if (r.speedup > 0) j["speedup_vs_naive"] = r.speedup;
       out.push_back(j);
     }
@@ -229,8 +230,8 @@ void RunBench(const BenchFlags& flags) {
   }
   std::cout << "moa bench: batch 1, heads = max(1, 4096/n) unless --heads, "
             << (flags.causal ? "causal (flops halved)" : "no mask")
-            << ", GFLOP/s = 4*n*n*d*heads / median; peak = measured FMA peak (float32 peak for "
-               "bfloat16)\n";
+            << ", GFLOP/s = 4*n*n*d*heads / median; peak = measured in this run (FMA; bfloat16: "
+            << Bf16GemmPath() << ")\n";
   std::cout << std::left << std::setw(7) << "impl" << std::setw(10) << "dtype" << std::right
             << std::setw(7) << "n" << std::setw(5) << "d" << std::setw(6) << "heads" << std::setw(4)
             << "thr" << std::setw(12) << "median_s" << std::setw(10) << "GFLOP/s" << std::setw(9)

@@ -122,6 +122,22 @@ MOA_AMX_TARGET void AmxPvTile(const uint16_t* vt, int64_t ldv, int64_t dv32, int
   MOA_AMX_BARRIER();
 }
 
+MOA_AMX_TARGET double AmxPeakLoop(int64_t iters) {
+  AmxConfigure();
+  _tile_zero(4);
+  _tile_zero(5);
+  _tile_zero(6);
+  _tile_zero(7);
+  for (int64_t i = 0; i < iters; ++i) {
+    _tile_dpbf16ps(0, 4, 6);
+    _tile_dpbf16ps(1, 4, 7);
+    _tile_dpbf16ps(2, 5, 6);
+    _tile_dpbf16ps(3, 5, 7);
+  }
+  AmxRelease();
+  return 4.0 * 16 * 16 * 32 * 2 * static_cast<double>(iters);
+}
+
 #else  // no AMX on this platform or build: never available, never called.
 
 bool AmxAvailable() { return false; }
@@ -131,6 +147,7 @@ void AmxScoreTile(const uint16_t*, int64_t, int64_t, int64_t, const uint32_t*, i
                   float*, int64_t) {}
 void AmxPvTile(const uint16_t*, int64_t, int64_t, int64_t, const uint32_t*, int64_t, int64_t,
                float*, int64_t) {}
+double AmxPeakLoop(int64_t) { return 0; }
 
 #endif
 

@@ -30,4 +30,8 @@ void AmxScoreTile(const uint16_t* k, int64_t ldk, int64_t keys32, int64_t kdim,
 void AmxPvTile(const uint16_t* vt, int64_t ldv, int64_t dv32, int64_t keys32,
                const uint32_t* ppairs, int64_t ldp, int64_t rows_pad, float* ot, int64_t ldo);
 
+// Runs `iters` steps of 4 independent TDPBF16PS on register tiles (the peak loop of the benchmark)
+// on the calling thread, configuring and releasing the tiles itself; returns the flops done.
+double AmxPeakLoop(int64_t iters);
+
 }  // namespace moa::internal

@@ -116,6 +116,19 @@ MOA_BF16_TARGET void Bf16PairRows(float* st, int64_t lds, int64_t rows, int64_t 
   }
 }
 
+MOA_BF16_TARGET __attribute__((noinline)) double Bf16DotPeakLoop(int64_t iters) {
+  __m512 acc[12];
+  for (auto& a : acc) a = _mm512_setzero_ps();
+  const __m512bh x = (__m512bh)_mm512_set1_epi32(0x3f803f80), y = (__m512bh)_mm512_set1_epi32(0x33d633d6);
+  for (int64_t i = 0; i < iters; ++i)
+    for (auto& a : acc) a = _mm512_dpbf16_ps(a, x, y);
+  __m512 s = acc[0];
+  for (int i = 1; i < 12; ++i) s = _mm512_add_ps(s, acc[i]);
+  volatile float sink = _mm512_reduce_add_ps(s);
+  (void)sink;
+  return 12.0 * 32 * 2 * static_cast<double>(iters);
+}
+
 #else  // not x86-64: the portable float32 path is always used.
 
 bool CpuHasAvx512Bf16() { return false; }
@@ -124,6 +137,7 @@ void Bf16ScoreTile(const uint16_t*, int64_t, int64_t, int64_t, const uint32_t*, 
 void Bf16PvTile(const uint32_t*, int64_t, int64_t, const uint32_t*, int64_t, int64_t, float*,
                 int64_t, int64_t) {}
 void Bf16PairRows(float*, int64_t, int64_t, int64_t) {}
+double Bf16DotPeakLoop(int64_t) { return 0; }
 
 #endif
 

@@ -28,4 +28,7 @@ void Bf16PvTile(const uint32_t* vpairs, int64_t ldv, int64_t npairs, const uint3
 // (bfloat16, round to nearest even), for p < (rows + 1) / 2 and the first rows_pad columns.
 void Bf16PairRows(float* st, int64_t lds, int64_t rows, int64_t rows_pad);
 
+// 12 independent VDPBF16PS chains for `iters` steps (the benchmark's peak loop); returns flops.
+double Bf16DotPeakLoop(int64_t iters);
+
 }  // namespace moa::internal

@@ -71,14 +71,52 @@ double PeakFlops(bool f64, int64_t iters, int threads) {
 HWY_AFTER_NAMESPACE();
 
 #if HWY_ONCE
+#include <algorithm>
+
+#include "kernels/amx/amx_bf16.h"
+#include "kernels/cpu/bf16_dot.h"
+
 namespace moa {
 namespace internal {
 HWY_EXPORT(PeakFlops);
+
+// Rate of a non-Highway peak loop (AMX or VDPBF16PS) on `threads` threads, best of three.
+template <typename Loop>
+double LoopPeak(Loop loop, int threads, double seconds) {
+  const auto time = [&](int64_t iters) {
+    const auto start = std::chrono::steady_clock::now();
+    std::vector<double> flops(threads, 0.0);
+    ParallelFor(4 * threads, threads, [&](int64_t, int worker) { flops[worker] += loop(iters); });
+    const double secs =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    double total = 0;
+    for (double f : flops) total += f;
+    return total / secs;
+  };
+  const double rate = time(1 << 12);
+  const double flops_per_iter = loop(1);
+  int64_t iters = static_cast<int64_t>(seconds / 3 / 4 * (rate / threads) / flops_per_iter) + 64;
+  double best = 0;
+  for (int i = 0; i < 3; ++i) best = std::max(best, time(iters));
+  return best;
+}
 }  // namespace internal
+
+const char* Bf16GemmPath() {
+  if (internal::AmxAvailable()) return "AMX";
+  if (internal::CpuHasAvx512Bf16()) return "AVX512-BF16";
+  return "float32 SIMD";
+}
 
 double MeasurePeakGflops(DType dtype, int num_threads, double seconds) {
   const bool f64 = dtype == DType::kFloat64;
   if (num_threads < 1) num_threads = 1;
+  if (dtype == DType::kBFloat16 && internal::AmxAvailable()) {
+    return internal::LoopPeak(internal::AmxPeakLoop, num_threads, seconds) / 1e9;
+  }
+  if (dtype == DType::kBFloat16 && internal::CpuHasAvx512Bf16()) {
+    return internal::LoopPeak(internal::Bf16DotPeakLoop, num_threads, seconds) / 1e9;
+  }
   // Calibrate on a short run, then size the measured run to the budget; best of three.
   int64_t iters = 1 << 16;
   double rate = HWY_DYNAMIC_DISPATCH(internal::PeakFlops)(f64, iters, num_threads);
