@@ -198,7 +198,8 @@ class Lowerer {
       }
     }
     if (each.size() != spec_.outputs.size())
-      cx_.Fail(a->loc, "the return annotation names " + std::to_string(each.size()) + " values but '" +
+      cx_.Fail(a->loc, "the return annotation names " + std::to_string(each.size()) +
+                           (each.size() == 1 ? " value" : " values") + " but '" +
                            spec_.function + "' returns " + std::to_string(spec_.outputs.size()));
     for (size_t i = 0; i < each.size(); ++i) {
       const auto ann = Annotation(each[i], "the return value");

@@ -239,7 +239,7 @@ class Parser {
       ExpectEndOfStatement();
       return std::nullopt;
     }
-    Fail(lhs->loc, "expression statement has no effect: assign its value to a name or return it");
+    Fail(t, "expression statement has no effect: assign its value to a name or return it");
   }
 
   std::vector<Target> Targets(const AstPtr& lhs) const {

@@ -1,0 +1,336 @@
+// Every construct outside the subset is a SpecError "FILE:LINE:COL: error: MESSAGE" naming it.
+// Messages are pinned exactly, with line and column: they are the front end's user interface.
+// In the body cases the def is on line 7 and the body starts on line 8, column 5 (spec_test_util.h).
+#include <gtest/gtest.h>
+
+#include "spec/spec_test_util.h"
+
+namespace moa::spec {
+namespace {
+
+using testing::BodyErrorOf;
+using testing::ErrorOf;
+using testing::ParseBody;
+
+struct BodyCase {
+  const char* args;
+  const char* body;
+  const char* returns;
+  const char* message;
+};
+
+// Grouped by the stage that reports them: tokenizer, parser, then lowering.
+const BodyCase kBodyCases[] = {
+    {"q: \"n dk\"", "return q $ q", "",
+     "t.py:8:14: error: unexpected character '$'"},
+    {"q: \"n dk\"", "return f\"{q}\"", "",
+     "t.py:8:12: error: unsupported string prefix 'f'"},
+    {"q: \"n dk\"", "return 'abc", "",
+     "t.py:8:12: error: string is never closed before the end of the line"},
+    {"q: \"n dk\"", "return (q", "",
+     "t.py:8:12: error: '(' is never closed"},
+    {"q: \"n dk\"", "return q]", "",
+     "t.py:8:13: error: ']' has no matching opening bracket"},
+    {"q: \"n dk\"", "return (q]", "",
+     "t.py:8:14: error: ']' does not match '(' at line 8, column 12"},
+    {"q: \"n dk\"", "x = q\n  return x", "",
+     "t.py:9:7: error: unexpected indentation"},
+    {"q: \"n dk\"", "return 0x10", "",
+     "t.py:8:12: error: unsupported number literal '0x…'"},
+    {"q: \"n dk\"", "for i in q:\n    pass\nreturn q", "",
+     "t.py:8:5: error: unsupported statement 'for'"},
+    {"q: \"n dk\"", "if q:\n    q = q\nreturn q", "",
+     "t.py:8:5: error: unsupported statement 'if'"},
+    {"q: \"n dk\"", "while True:\n    pass\nreturn q", "",
+     "t.py:8:5: error: unsupported statement 'while'"},
+    {"q: \"n dk\"", "q += 1\nreturn q", "",
+     "t.py:8:7: error: unsupported augmented assignment '+='"},
+    {"q: \"n dk\"", "f = lambda x: x\nreturn q", "",
+     "t.py:8:9: error: unsupported 'lambda'"},
+    {"q: \"n dk\"", "return q if q else q", "",
+     "t.py:8:14: error: unsupported conditional expression 'if … else'"},
+    {"q: \"n dk\"", "return q and q", "",
+     "t.py:8:14: error: unsupported operator 'and': use '&' on bool tensors"},
+    {"q: \"n dk\"", "return not q", "",
+     "t.py:8:12: error: unsupported operator 'not': use '~' on bool tensors"},
+    {"q: \"n dk\"", "return q // 2", "",
+     "t.py:8:14: error: unsupported operator '//'"},
+    {"q: \"n dk\"", "return q % 2", "",
+     "t.py:8:14: error: unsupported operator '%'"},
+    {"q: \"n dk\"", "return 0 < q < 1", "",
+     "t.py:8:18: error: unsupported chained comparison: combine two comparisons with '&'"},
+    {"q: \"n dk\"", "x: \"n\" = q\nreturn q", "",
+     "t.py:8:6: error: unsupported annotated assignment: annotate the function's arguments instead"},
+    {"q: \"n dk\"", "a = b = q\nreturn q", "",
+     "t.py:8:11: error: unsupported chained assignment: assign one value per line"},
+    {"q: \"n dk\"", "q[0] = 1\nreturn q", "",
+     "t.py:8:6: error: unsupported assignment target: only plain names can be assigned"},
+    {"q: \"n dk\"", "q.sum(-1)\nreturn q", "",
+     "t.py:8:5: error: expression statement has no effect: assign its value to a name or return it"},
+    {"q: \"n dk\"", "return q\nx = q", "",
+     "t.py:9:5: error: statement after 'return' is never executed"},
+    {"q: \"n dk\"", "x = q; return x", "",
+     "t.py:8:10: error: unsupported ';': write one statement per line"},
+    {"q: \"n dk\"", "return", "",
+     "t.py:8:5: error: 'return' needs a value"},
+    {"q: \"n dk\"", "return [x for x in q]", "",
+     "t.py:8:15: error: unsupported comprehension"},
+    {"q: \"n dk\"", "return {1: q}", "",
+     "t.py:8:12: error: unsupported dict or set display"},
+    {"q: \"n dk\"", "return q[...]", "",
+     "t.py:8:14: error: unsupported Ellipsis '...'"},
+    {"q: \"n dk\"", "return q.sum(*q)", "",
+     "t.py:8:18: error: unsupported argument unpacking '*'"},
+    {"q: \"n dk\"", "return q.sum(dim=-1, dim=0)", "",
+     "t.py:8:26: error: keyword argument 'dim' repeated"},
+    {"q: \"n dk\"", "return q.sum(dim=-1, 0)", "",
+     "t.py:8:26: error: positional argument follows keyword argument"},
+    {"q: \"n dk\"", "del q", "",
+     "t.py:8:5: error: unsupported statement 'del'"},
+    {"q: \"n dk\"", "import os\nreturn q", "",
+     "t.py:8:5: error: unsupported statement 'import'"},
+    {"q: \"n dk\"", "return q is q", "",
+     "t.py:8:14: error: unsupported operator 'is'"},
+    {"*args", "return q", "",
+     "t.py:7:7: error: unsupported '*' argument: list every tensor argument by name"},
+    {"q: \"n dk\" = 1", "return q", "",
+     "t.py:7:17: error: unsupported default value for argument 'q'"},
+    {"q: \"n dk\", q: \"n\"", "return q", "",
+     "t.py:7:18: error: duplicate argument 'q'"},
+    {"q: \"n dk\"", "return q << 1", "",
+     "t.py:8:14: error: unsupported operator '<<'"},
+    {"q: \"n dk\"", "return q ^ q", "",
+     "t.py:8:14: error: unsupported operator '^'"},
+    {"x: \"n m\"", "return kk", "",
+     "t.py:8:12: error: unknown name 'kk'"},
+    {"x: \"n m\"", "return torch.relu(x)", "",
+     "t.py:8:18: error: unsupported function 'torch.relu'"},
+    {"x: \"n m\"", "return x.relu()", "",
+     "t.py:8:14: error: unsupported tensor method 'relu'"},
+    {"x: \"n m\"", "return F.relu(x)", "",
+     "t.py:8:14: error: unsupported function 'F.relu'"},
+    {"x: \"n m\"", "return x.transpose(0)", "",
+     "t.py:8:14: error: 'transpose' takes 2 arguments, got 1"},
+    {"x: \"n m\"", "return torch.transpose(x, 0)", "",
+     "t.py:8:18: error: 'torch.transpose' takes 3 arguments, got 2"},
+    {"x: \"n m\"", "return x.transpose(0, 1, 2)", "",
+     "t.py:8:30: error: 'transpose' takes 2 arguments, got 3"},
+    {"x: \"n m\"", "return torch.softmax(x, dim=-1, dtype=torch.float32)", "",
+     "t.py:8:37: error: 'torch.softmax' got an unexpected keyword argument 'dtype'"},
+    {"x: \"n m\"", "return torch.softmax(x)", "",
+     "t.py:8:18: error: 'torch.softmax' takes 2 arguments, got 1"},
+    {"x: \"n m\"", "return torch.softmax(x, 1, dim=1)", "",
+     "t.py:8:32: error: 'torch.softmax' got argument 'dim' twice"},
+    {"q, k: \"m dk\"", "return q", "",
+     "t.py:7:7: error: argument 'q' needs a shape annotation such as Float[Tensor, \"n dk\"]"},
+    {"q: Tensor", "return q", "",
+     "t.py:7:10: error: argument 'q' needs a shape annotation such as Float[Tensor, \"n dk\"]"},
+    {"q: Float[Tensor, \"*b n\"]", "return q", "",
+     "t.py:7:24: error: unsupported dimension '*b' in a shape annotation: use size names and integers, such as \"b h n dk\""},
+    {"q: Int[Tensor, \"n\"]", "return q", "",
+     "t.py:7:10: error: unknown name 'Int'"},
+    {"q: Float[Tensor]", "return q", "",
+     "t.py:7:16: error: a jaxtyping annotation reads Float[Tensor, \"n dk\"]"},
+    {"q: \"n dk\", k: \"m dk\"", "return q @ k", "",
+     "t.py:8:14: error: shapes <n dk> and <m dk> do not conform for '@': the last extent of the left (dk) must equal the second-to-last extent of the right (m)"},
+    {"q: \"n dk\", k: \"m dk\"", "return q + k", "",
+     "t.py:8:14: error: '+': shapes <n dk> and <m dk> do not broadcast (n vs m at axis 0 of the result)"},
+    {"q: \"n dk\", k: \"m dk\"", "return torch.matmul(q, k)", "",
+     "t.py:8:18: error: shapes <n dk> and <m dk> do not conform for '@': the last extent of the left (dk) must equal the second-to-last extent of the right (m)"},
+    {"x: \"a b c\"", "return x.T", "",
+     "t.py:8:14: error: '.T' needs a 2-D tensor, got shape <a b c>: use .mT or .transpose(-2, -1) to swap the last two dimensions"},
+    {"x: \"n\"", "return x.mT", "",
+     "t.py:8:14: error: '.mT' needs at least 2 dimensions, got shape <n>"},
+    {"x: \"n m\"", "return x.softmax(2)", "",
+     "t.py:8:14: error: softmax: dim 2 is out of range for a tensor with 2 dimensions (expected -2 <= dim < 2)"},
+    {"x: \"n m\"", "return x.transpose(0, -3)", "",
+     "t.py:8:14: error: transpose: dim -3 is out of range for a tensor with 2 dimensions (expected -2 <= dim < 2)"},
+    {"x: \"n m\"", "return x.permute(0)", "",
+     "t.py:8:14: error: permute: got 1 dims for a tensor with 2 dimensions"},
+    {"x: \"5 m\"", "return x[1:3]", "",
+     "t.py:8:14: error: unsupported slice with two bounds: slice a prefix (x[:k]) or a suffix (x[k:]) per axis"},
+    {"x: \"5 m\"", "return x[::2]", "",
+     "t.py:8:16: error: unsupported slice step"},
+    {"x: \"5 m\"", "return x[0]", "",
+     "t.py:8:14: error: unsupported tensor index: only slices with one constant bound, such as x[1:] or x[:2]"},
+    {"x: \"5 m\"", "return x[:, :, 1:]", "",
+     "t.py:8:14: error: too many indices (3) for a tensor of shape <5 m>"},
+    {"x: \"5 m\"", "return x[:6]", "",
+     "t.py:8:13: error: take: count 6 on axis 0 exceeds the extent 5 of A (shape <5 m>; rule: |k_j| <= s_j)"},
+    {"x: \"n m\"", "return x.masked_fill(x, 0.0)", "",
+     "t.py:8:26: error: 'mask' of 'masked_fill' must be a bool tensor, got a float tensor of shape <n m>"},
+    {"x: \"n m\", mask: Bool[Tensor, \"n m\"]", "return x.masked_fill(mask, x)", "",
+     "t.py:8:32: error: 'value' of 'masked_fill' must be a number such as float('-inf'), got a float tensor of shape <n m>"},
+    {"x: \"n m\"", "return ~x", "",
+     "t.py:8:12: error: '~' needs a bool tensor, got a float tensor of shape <n m>"},
+    {"x: \"n m\", mask: Bool[Tensor, \"n m\"]", "return x & mask", "",
+     "t.py:8:12: error: '&' needs bool tensors, got a float tensor of shape <n m>"},
+    {"q: \"n dk\"", "return torch.ones(q.size(0), q.size(0), dtype=torch.bool, pin_memory=True).tril()", "",
+     "t.py:8:63: error: 'torch.ones' got an unexpected keyword argument 'pin_memory'"},
+    {"q: \"n dk\"", "return torch.ones(q.size(0), q.size(0)) + q", "",
+     "t.py:8:18: error: '+' needs tensors, sizes or numbers, got torch.ones(...) (only usable through .tril or .triu)"},
+    {"q: \"n dk\"", "return torch.ones(q.size(0), 2.5).tril()", "",
+     "t.py:8:34: error: a size of 'torch.ones' must be a size such as q.size(0) or a non-negative integer, got the number 2.5"},
+    {"q: \"n dk\"", "return torch.ones(q.size(0)).tril()", "",
+     "t.py:8:18: error: 'tril' of torch.ones needs 2 dimensions, got 1"},
+    {"q: \"n dk\"", "return q.size(0)", "",
+     "t.py:8:14: error: a spec returns tensors, got the size n"},
+    {"q: \"n dk\"", "return q", "Float[Tensor, \"n dv\"]",
+     "t.py:7:26: error: the return annotation says <n dv> but 'q' is a float tensor of shape <n dk>"},
+    {"q: \"n dk\"", "return q", "Bool[Tensor, \"n dk\"]",
+     "t.py:7:25: error: the return annotation says <n dk> bool but 'q' is a float tensor of shape <n dk>"},
+    {"q: \"n dk\"", "return q, q", "Tensor",
+     "t.py:7:21: error: the return annotation names 1 value but 'f' returns 2"},
+    {"q: \"n dk\"", "return torch.max(q)", "",
+     "t.py:8:18: error: 'torch.max' over all elements is not supported: give dim"},
+    {"q: \"n dk\"", "return torch.max(q, 1).indices", "",
+     "t.py:8:28: error: unsupported: the indices (argmax) of max"},
+    {"q: \"n dk\"", "return torch.max(q, 1)[1]", "",
+     "t.py:8:28: error: unsupported: the indices (argmax) of max"},
+    {"q: \"n dk\"", "return torch.max(q, 1)", "",
+     "t.py:8:18: error: a spec returns tensors, got the result of max with a dim (take .values)"},
+    {"q: \"n dk\"", "return q ** 3", "",
+     "t.py:8:17: error: unsupported exponent 3 for '**': use 0.5, -0.5, 1, -1 or 2"},
+    {"q: \"n dk\"", "return q ** q", "",
+     "t.py:8:17: error: the exponent of '**' must be a number, got a float tensor of shape <n dk>"},
+    {"q: \"n dk\"", "return q * (1 < 2)", "",
+     "t.py:8:19: error: unsupported comparison '<' of the number 1 and the number 2: compare tensors"},
+    {"q: \"n dk\"", "return q * math.sqrt(q)", "",
+     "t.py:8:26: error: 'math.sqrt' needs a number or a size, got a float tensor of shape <n dk>"},
+    {"q: \"n dk\"", "return torch.sqrt(q.size(1))", "",
+     "t.py:8:25: error: 'torch.sqrt' needs a tensor, got the size dk (math.sqrt and arithmetic take sizes)"},
+    {"q: \"n dk\"", "return q.amax()", "",
+     "t.py:8:14: error: 'amax' takes 1 to 2 arguments, got 0"},
+    {"q: \"n dk\"", "return q.sum(dim=(0, 1))", "",
+     "t.py:8:22: error: 'sum' over several dims is not supported: reduce one dim at a time"},
+    {"q: \"n dk\"", "return q.sum(keepdim=True)", "",
+     "t.py:8:26: error: 'sum' with keepdim needs a dim"},
+    {"q: \"n dk\"", "return q.amax(-1, keepdim=1)", "",
+     "t.py:8:31: error: 'keepdim' of 'amax' must be True or False, got the number 1"},
+    {"q: \"n dk\"", "return q.transpose(0, 1.5)", "",
+     "t.py:8:27: error: 'dim1' of 'transpose' must be an integer constant, got the number 1.5"},
+    {"q: \"n dk\"", "return q.transpose(0, q.size(0))", "",
+     "t.py:8:29: error: 'dim1' of 'transpose' must be an integer constant, got the size n"},
+    {"q: \"n dk\"", "return torch.cat([q, q.T])", "",
+     "t.py:8:18: error: catenate needs equal trailing shapes (1 drop rho A = 1 drop rho B): A has shape <n dk>, B has shape <dk n>"},
+    {"q: \"n dk\", m: Bool[Tensor, \"n dk\"]", "return torch.cat([q, m])", "",
+     "t.py:8:18: error: cat: tensors of different element types (bool and float)"},
+    {"q: \"n dk\"", "return torch.cat(q)", "",
+     "t.py:8:22: error: 'torch.cat' needs a list or tuple of tensors, got a float tensor of shape <n dk>"},
+    {"q: \"n dk\"", "return torch.flip(q, dims=(0, 0))", "",
+     "t.py:8:18: error: flip: dim 0 appears twice"},
+    {"q: \"n dk\"", "return q.flip()", "",
+     "t.py:8:14: error: 'flip' needs dims"},
+    {"q: \"n dk\"", "return torch.where(q, q, q)", "",
+     "t.py:8:24: error: the condition of 'torch.where' must be a bool tensor, got a float tensor of shape <n dk>"},
+    {"q: \"n dk\"", "return q.shape", "",
+     "t.py:8:14: error: a spec returns tensors, got a tuple"},
+    {"q: \"n dk\"", "return q.shape[2]", "",
+     "t.py:8:20: error: index 2 is out of range for a tuple of length 2"},
+    {"q: \"n dk\"", "return q.foo", "",
+     "t.py:8:14: error: unsupported tensor attribute 'foo'"},
+    {"q: \"n dk\"", "return math.inf(q)", "",
+     "t.py:8:17: error: 'math.inf' is not a function"},
+    {"q: \"n dk\"", "return q(1)", "",
+     "t.py:8:12: error: 'q' is a float tensor of shape <n dk>, not a function"},
+    {"q: \"n dk\"", "return (q + q)(1)", "",
+     "t.py:8:19: error: unsupported call: call a function of torch or math, or a tensor method"},
+    {"q: \"n dk\"", "return float('abc') * q", "",
+     "t.py:8:18: error: float() of 'abc' is not a number"},
+    {"q: \"n dk\"", "return float(q)", "",
+     "t.py:8:18: error: unsupported float() of a float tensor of shape <n dk>"},
+    {"q: \"n dk\"", "return q.size(2)", "",
+     "t.py:8:19: error: size: dim 2 is out of range for a tensor with 2 dimensions (expected -2 <= dim < 2)"},
+    {"q: \"n dk\"", "a, b = q\nreturn a", "",
+     "t.py:8:10: error: cannot unpack a float tensor of shape <n dk> into 2 names"},
+    {"q: \"n dk\"", "a, b = q.shape, q, q\nreturn a", "",
+     "t.py:8:10: error: cannot unpack 3 values into 2 names"},
+    {"q: \"n dk\"", "return np.exp(q)", "",
+     "t.py:8:12: error: unknown name 'np'"},
+    {"q: \"n dk\"", "return torch.ones(q.size(0), q.size(0), dtype=torch.bool).exp()", "",
+     "t.py:8:63: error: torch.ones(...) is only supported as the argument of tril or triu, not '.exp'"},
+    {"q: \"n dk\"", "return torch.ones(q.size(0), q.size(0), dtype=float).tril()", "",
+     "t.py:8:51: error: 'dtype' of 'torch.ones' must be a torch dtype, got 'float'"},
+};
+
+TEST(SpecErrors, BodyConstructs) {
+  for (const BodyCase& c : kBodyCases)
+    EXPECT_EQ(BodyErrorOf(c.args, c.body, c.returns), c.message) << "body: " << c.body;
+}
+
+struct FileCase {
+  const char* source;
+  const char* message;
+};
+
+const FileCase kFileCases[] = {
+    {"import torch\ndef f(x: \"n\"):\n    return torch.exp(x)\ndef g(x: \"n\"):\n    return x\n",
+     "t.py:4:1: error: a spec holds exactly one 'def'; this is a second one (after 'f')"},
+    {"import torch\n",
+     "t.py:2:1: error: the spec has no 'def': write the computation as one function"},
+    {"import numpy as np\ndef f(x: \"n\"):\n    return x\n",
+     "t.py:1:8: error: unsupported module 'numpy': a spec may import torch, torch.nn.functional, math, jaxtyping and typing"},
+    {"from numpy import exp\ndef f(x: \"n\"):\n    return x\n",
+     "t.py:1:19: error: unsupported module 'numpy': a spec may import torch, torch.nn.functional, math, jaxtyping and typing"},
+    {"from torch import *\ndef f(x: \"n\"):\n    return x\n",
+     "t.py:1:19: error: unsupported 'from torch import *': import the names you use"},
+    {"def f(x: \"n\"):\n    return torch.exp(x)\n",
+     "t.py:2:12: error: unknown name 'torch' (missing 'import torch'?)"},
+    {"def f(x: \"n\"):\n    y = x\n",
+     "t.py:1:5: error: 'f' has no 'return': a spec returns its result"},
+    {"def f(x: \"n\"):\n        y = x\n    return y\n",
+     "t.py:3:5: error: this line's indentation matches no enclosing block"},
+    {"def f(x: \"n\"):\n    y = x\n  return y\n",
+     "t.py:3:3: error: this line's indentation matches no enclosing block"},
+    {"def f(x: \"n\"): return x\n",
+     "t.py:1:16: error: the body of 'f' must be an indented block on the following lines"},
+    {"@torch.jit.script\ndef f(x: \"n\"):\n    return x\n",
+     "t.py:1:1: error: unsupported decorator"},
+    {"class A:\n    pass\n",
+     "t.py:1:1: error: unsupported statement 'class'"},
+    {"x = 1\ndef f(x: \"n\"):\n    return x\n",
+     "t.py:1:1: error: unsupported statement at module level: a spec holds imports and one 'def'"},
+    {"def f(x: \"n\"):\n    \"\"\"doc\n",
+     "t.py:2:5: error: string is never closed"},
+    {"from jaxtyping import Int\nfrom torch import Tensor\ndef f(x: Int[Tensor, \"n\"]):\n    return x\n",
+     "t.py:3:10: error: unsupported element type 'Int': use Float or Bool"},
+    {"from jaxtyping import Float\ndef f(x: Float[list, \"n\"]):\n    return x\n",
+     "t.py:2:16: error: unknown name 'list'"},
+    {"def f(x: \"n 1.5\"):\n    return x\n",
+     "t.py:1:10: error: unsupported dimension '1.5' in a shape annotation: use size names and integers, such as \"b h n dk\""},
+    {"def f(x):\n    return x\n",
+     "t.py:1:7: error: argument 'x' needs a shape annotation such as Float[Tensor, \"n dk\"]"},
+    {"def f(x: \"n\") -> int:\n    return x\n",
+     "t.py:1:18: error: unknown name 'int'"},
+};
+
+TEST(SpecErrors, ModuleLevel) {
+  for (const FileCase& c : kFileCases) EXPECT_EQ(ErrorOf(c.source), c.message) << "source:\n" << c.source;
+}
+
+TEST(SpecErrors, CarryLineAndColumn) {
+  try {
+    ParseBody(R"(q: "n dk", k: "m dk")", "s = q @ k.T\nreturn s + k");
+    ADD_FAILURE() << "no error";
+  } catch (const SpecError& e) {
+    EXPECT_EQ(e.line(), 9);
+    EXPECT_EQ(e.column(), 14);  // the '+'
+    EXPECT_EQ(std::string(e.what()),
+              "t.py:9:14: error: '+': shapes <n m> and <m dk> do not broadcast (n vs m at axis 0 of the result)");
+  }
+}
+
+TEST(SpecErrors, BuiltinFileNameAppearsInMessages) {
+  EXPECT_EQ(ErrorOf("def f(x: \"n\"):\n    return x.T\n"),
+            "t.py:2:14: error: '.T' needs a 2-D tensor, got shape <n>: use .mT or .transpose(-2, -1) to swap the last "
+            "two dimensions");
+  try {
+    Parse("def f(x: \"n\"):\n    return kk\n", "<builtin:x>");
+    ADD_FAILURE() << "no error";
+  } catch (const SpecError& e) {
+    EXPECT_EQ(std::string(e.what()), "<builtin:x>:2:12: error: unknown name 'kk'");
+  }
+}
+
+}  // namespace
+}  // namespace moa::spec
