@@ -193,9 +193,10 @@ TEST(AttentionTest, LayoutsForEveryDtype) {
 }
 
 TEST(AttentionTest, EdgeSizesAroundBlocks) {
-  // Query blocks are 64 to 256 rows, key tiles 32 to 512 rows (machine.cc), so these cover a
-  // single row/key, tails of every vector width, and several blocks of each plus a tail
-  // (300 > 256 queries, 600 and 700 > 512 keys) whatever the cache sizes.
+  // Query blocks are 64 to 512 rows but shrink (to 64) until there are 4 tasks per thread, and key
+  // tiles are 32 to 512 rows (machine.cc), so these cover a single row/key, tails of every vector
+  // width, and several blocks of each plus a tail (129 and 300 queries; 600, 700 > 512 keys)
+  // whatever the cache sizes.
   const std::vector<std::array<int64_t, 4>> shapes = {
       {1, 1, 16, 16}, {1, 9, 8, 8}, {9, 1, 8, 8}, {3, 5, 7, 9},
       {129, 600, 16, 16}, {300, 700, 8, 20}, {65, 64, 33, 17}};

@@ -85,9 +85,10 @@ Blocks ChooseBlocks(const CacheSizes& caches, int acc_bytes, int64_t dk, int64_t
 
   // Query block: Q^T (dk x bq), the score tile (bk x bq) and O^T (dv x bq) stay in L2 for the
   // whole sweep over keys; half of L2 is given to them. Every K/V element is loaded once per query
-  // block, so a larger bq divides K/V traffic; beyond 256 rows it is already < 1 byte per 100 flops.
+  // block, so a larger bq divides K/V traffic and the per-tile packing of K/V (the V^T copy of
+  // the AMX path costs bk x dv per tile); capped at 512 rows.
   int64_t bq = (caches.l2 / 2) / std::max<int64_t>((dk + bk + dv) * acc_bytes, 1);
-  bq = std::clamp<int64_t>(bq / 64 * 64, 64, 256);
+  bq = std::clamp<int64_t>(bq / 64 * 64, 64, 512);
   // Enough tasks for the threads to balance: at least 4 per thread when the problem allows it.
   while (bq > 64 && heads_total * ((nq + bq - 1) / bq) < 4 * static_cast<int64_t>(threads)) {
     bq = std::max<int64_t>(64, bq / 2 / 64 * 64);

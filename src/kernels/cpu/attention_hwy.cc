@@ -214,7 +214,7 @@ struct Kernel {
 
   // S^T for keys [j0, j0 + cols) on AMX, then times scale (applied in float32, not to bfloat16 q).
   void ScoreTileAmx(int64_t b, int64_t hk, int64_t j0, int64_t cols, const uint32_t* qp,
-                    int64_t rows_pad, uint16_t* kpack, A* st, int64_t lds) const {
+                    int64_t rows_pad, uint16_t* kpack, A* st, int64_t lds, bool apply_scale) const {
     int64_t full = 0;
     if (k_direct_pairs) {
       full = cols / 32 * 32;
@@ -227,6 +227,7 @@ struct Kernel {
       AmxScoreTile(kpack, t.dkp, RoundUpTo(cols - full, 32), t.dkp, qp, t.ld, rows_pad,
                    AsFloat(st + full * lds), lds);
     }
+    if (!apply_scale) return;  // the caller folds the scale into the softmax
     const auto vscale = hn::Set(d, static_cast<A>(p.scale));
     for (int64_t j = 0; j < cols; ++j)
       for (int64_t i = 0; i < rows_pad; i += lanes) {
@@ -411,30 +412,67 @@ struct Kernel {
 
   bool NeedsMask() const { return p.causal || p.mask != nullptr; }
 
-  // The online-softmax step on a tile, vectorised along queries: m' = max(m, max_j S^T[j]),
-  // P^T = exp(S^T - m'), z' = z e^{m - m'} + sum_j P^T[j], O^T *= e^{m - m'}. A query whose scores
-  // are all masked so far keeps m = -inf and uses 0 as reference: exp(-inf - 0) = 0, not NaN.
+  // Rounds float32 lanes to bfloat16 (nearest even) and packs rows j (low half) and j + 1 (high
+  // half) into one 32-bit lane: the pair layout of bf16_dot.h and amx_bf16.h.
+  HWY_INLINE hn::Vec<hn::ScalableTag<A>> PackPair(hn::Vec<hn::ScalableTag<A>> lo,
+                                                  hn::Vec<hn::ScalableTag<A>> hi) const {
+    if constexpr (sizeof(A) == 4) {
+      const hn::RebindToUnsigned<decltype(d)> du;
+      auto round = [&](auto v) {
+        const auto bits = hn::BitCast(du, v);
+        const auto lsb = hn::And(hn::ShiftRight<16>(bits), hn::Set(du, 1u));
+        return hn::Add(bits, hn::Add(lsb, hn::Set(du, 0x7fffu)));
+      };
+      const auto packed = hn::Or(hn::ShiftRight<16>(round(lo)),
+                                 hn::And(round(hi), hn::Set(du, 0xffff0000u)));
+      return hn::BitCast(d, packed);
+    } else {
+      return lo;  // never used: pairs exist only for bfloat16 inputs (A = float)
+    }
+  }
+
+  // The online-softmax step on a tile, vectorised along queries: m' = max(m, max_j s S^T[j]),
+  // P^T = exp(s S^T - m'), z' = z e^{m - m'} + sum_j P^T[j], O^T *= e^{m - m'}, where s is
+  // score_scale (> 0; 1 when the scores are already scaled). A query whose scores are all masked
+  // so far keeps m = -inf and uses 0 as reference: exp(-inf - 0) = 0, not NaN. With to_pairs the
+  // probabilities are written as bfloat16 pair rows in place (pair row j/2 over float row j/2,
+  // which this column has already consumed), saving a pass over the tile.
   void OnlineSoftmax(A* st, int64_t lds, int64_t cols, int64_t rows_pad, A* m, A* z, A* ot,
-                     bool rescale) const {
+                     bool rescale, A score_scale = A(1), bool to_pairs = false) const {
     const auto neg_inf = hn::Set(d, -std::numeric_limits<A>::infinity());
+    const auto vscale = hn::Set(d, score_scale);
     for (int64_t i = 0; i < rows_pad; i += lanes) {
       const auto m_old = hn::Load(d, m + i);
-      auto mx = m_old;
-      for (int64_t j = 0; j < cols; ++j) mx = hn::Max(mx, hn::Load(d, st + j * lds + i));
+      auto raw = neg_inf;
+      for (int64_t j = 0; j < cols; ++j) raw = hn::Max(raw, hn::Load(d, st + j * lds + i));
+      const auto mx = hn::Max(m_old, hn::Mul(raw, vscale));
       const auto ref = hn::IfThenZeroElse(hn::Eq(mx, neg_inf), mx);
       auto sum = hn::Zero(d);
-      for (int64_t j = 0; j < cols; ++j) {
-        const auto e = hn::Exp(d, hn::Sub(hn::Load(d, st + j * lds + i), ref));
-        hn::Store(e, d, st + j * lds + i);
-        sum = hn::Add(sum, e);
+      if (to_pairs) {
+        for (int64_t j = 0; j < cols; j += 2) {
+          const auto e0 = hn::Exp(d, hn::MulSub(hn::Load(d, st + j * lds + i), vscale, ref));
+          const auto e1 = j + 1 < cols
+                              ? hn::Exp(d, hn::MulSub(hn::Load(d, st + (j + 1) * lds + i), vscale, ref))
+                              : hn::Zero(d);
+          sum = hn::Add(sum, hn::Add(e0, e1));
+          hn::Store(PackPair(e0, e1), d, st + (j / 2) * lds + i);
+        }
+      } else {
+        for (int64_t j = 0; j < cols; ++j) {
+          const auto e = hn::Exp(d, hn::MulSub(hn::Load(d, st + j * lds + i), vscale, ref));
+          hn::Store(e, d, st + j * lds + i);
+          sum = hn::Add(sum, e);
+        }
       }
-      if (rescale) {
+      if (rescale && !hn::AllTrue(d, hn::Eq(mx, m_old))) {
         const auto alpha = hn::Exp(d, hn::Sub(m_old, ref));
         hn::Store(hn::MulAdd(hn::Load(d, z + i), alpha, sum), d, z + i);
         for (int64_t e = 0; e < t.dv4; ++e) {
           A* o = ot + e * t.ld + i;
           hn::Store(hn::Mul(hn::Load(d, o), alpha), d, o);
         }
+      } else if (rescale) {  // no query's maximum moved: alpha is 1 in every lane
+        hn::Store(hn::Add(hn::Load(d, z + i), sum), d, z + i);
       } else {
         hn::Store(sum, d, z + i);
       }
@@ -475,6 +513,9 @@ struct Kernel {
       PackQt(b, h, i0, rows, rows_pad, qt);
     }
     if (amx) AmxConfigure();
+    // AMX scores come unscaled; without a mask to add, the scale joins the softmax's subtraction
+    // (one FMA) instead of costing a pass over the tile. It must be positive to commute with max.
+    const bool fold_scale = amx && !NeedsMask() && p.scale > 0;
     std::fill(ot, ot + t.dvp * t.ld, A(0));
     std::fill(m, m + rows_pad, -std::numeric_limits<A>::infinity());
     std::fill(z, z + rows_pad, A(0));
@@ -486,7 +527,7 @@ struct Kernel {
       const int64_t cols = std::min(p.bk, key_end - j0);
       if (amx) {
         ScoreTileAmx(b, hk, j0, cols, reinterpret_cast<const uint32_t*>(qt), rows_pad,
-                     reinterpret_cast<uint16_t*>(kpack), st, t.ld);
+                     reinterpret_cast<uint16_t*>(kpack), st, t.ld, !fold_scale);
       } else if (bf16_dot) {
         ScoreTileBf16(b, hk, j0, cols, reinterpret_cast<const uint32_t*>(qt), rows_pad,
                       reinterpret_cast<uint16_t*>(kpack), st, t.ld);
@@ -496,12 +537,11 @@ struct Kernel {
       if (NeedsMask()) {
         for (int64_t j = 0; j < cols; ++j) MaskKeyRow(b, h, i0, rows, j0 + j, st + j * t.ld);
       }
-      OnlineSoftmax(st, t.ld, cols, rows_pad, m, z, ot, /*rescale=*/true);
+      OnlineSoftmax(st, t.ld, cols, rows_pad, m, z, ot, /*rescale=*/true,
+                    fold_scale ? static_cast<A>(p.scale) : A(1), /*to_pairs=*/amx || bf16_dot);
       if (amx) {
-        Bf16PairRows(AsFloat(st), t.ld, cols, rows_pad);
         PvTileAmx(b, hk, j0, cols, st, t.ld, rows_pad, reinterpret_cast<uint16_t*>(vpack), ot);
       } else if (bf16_dot) {
-        Bf16PairRows(AsFloat(st), t.ld, cols, rows_pad);
         PvTileBf16(b, hk, j0, cols, st, t.ld, rows_pad, reinterpret_cast<uint32_t*>(vpack), ot);
       } else {
         PvTile(b, hk, j0, cols, st, t.ld, rows_pad, vpack, ot);
@@ -544,7 +584,7 @@ struct Kernel {
             if (amx) {
               ScoreTileAmx(b, hk, j0, cols, reinterpret_cast<const uint32_t*>(qt), rows_pad,
                            reinterpret_cast<uint16_t*>(Tile(worker, t.k_off)),
-                           smat + j0 * lds + i0, lds);
+                           smat + j0 * lds + i0, lds, /*apply_scale=*/true);
             } else if (bf16_dot) {
               ScoreTileBf16(b, hk, j0, cols, reinterpret_cast<const uint32_t*>(qt), rows_pad,
                             reinterpret_cast<uint16_t*>(Tile(worker, t.k_off)),
