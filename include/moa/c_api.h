@@ -21,7 +21,7 @@ typedef enum moa_dtype {
 
 typedef struct moa_tensor {
   void* data;
-  moa_dtype dtype;
+  int32_t dtype; /* a moa_dtype value; a fixed-size field, so any int is a checked error */
   int32_t rank; /* 4 for q, k, v, out; 3 for lse; 1 to 4 for masks (right-aligned) */
   int64_t sizes[4];
   int64_t strides[4]; /* in elements */
@@ -29,6 +29,7 @@ typedef struct moa_tensor {
 
 typedef enum moa_impl { MOA_IMPL_FUSED = 0, MOA_IMPL_NAIVE = 1 } moa_impl;
 
+/* impl: a moa_impl value (int32_t for the same reason as moa_tensor.dtype). */
 typedef struct moa_attention_options {
   int32_t has_scale; /* 0: scale = 1/sqrt(dk) */
   double scale;
@@ -37,7 +38,7 @@ typedef struct moa_attention_options {
   const moa_tensor* mask;      /* NULL: none */
   const moa_tensor* lse;       /* NULL: not wanted */
   int32_t num_threads;         /* 0: OMP_NUM_THREADS, else all cores */
-  moa_impl impl;
+  int32_t impl;
 } moa_attention_options;
 
 enum { MOA_OK = 0, MOA_INVALID_ARGUMENT = 1, MOA_INTERNAL_ERROR = 2 };

@@ -125,7 +125,7 @@ TEST(AttentionErrorsTest, Options) {
 moa_tensor ToC(const Tensor& t) {
   moa_tensor c{};
   c.data = t.data;
-  c.dtype = static_cast<moa_dtype>(t.dtype);
+  c.dtype = static_cast<int32_t>(t.dtype);
   c.rank = t.rank;
   for (int i = 0; i < 4; ++i) {
     c.sizes[i] = t.sizes[i];
@@ -161,7 +161,7 @@ TEST(AttentionCApiTest, ErrorsBecomeStatusAndMessage) {
   moa_tensor q = ToC(a.q), k = ToC(a.k), v = ToC(a.v), out = ToC(a.out);
   EXPECT_EQ(moa_attention(nullptr, &k, &v, &out, nullptr), MOA_INVALID_ARGUMENT);
   EXPECT_NE(std::string(moa_last_error()).find("'q': expected a moa_tensor pointer"), std::string::npos);
-  k.dtype = static_cast<moa_dtype>(9);
+  k.dtype = 9;
   EXPECT_EQ(moa_attention(&q, &k, &v, &out, nullptr), MOA_INVALID_ARGUMENT);
   EXPECT_NE(std::string(moa_last_error()).find("'k': expected a moa_dtype value 0 to 3, got 9"),
             std::string::npos);
@@ -172,7 +172,7 @@ TEST(AttentionCApiTest, ErrorsBecomeStatusAndMessage) {
   out.sizes[2] = 5;
   moa_attention_options o;
   moa_attention_options_init(&o);
-  o.impl = static_cast<moa_impl>(5);
+  o.impl = 5;
   EXPECT_EQ(moa_attention(&q, &k, &v, &out, &o), MOA_INVALID_ARGUMENT);
   EXPECT_NE(std::string(moa_last_error()).find("'impl'"), std::string::npos);
   o.impl = MOA_IMPL_NAIVE;
