@@ -15,6 +15,14 @@ namespace {
 Array A(Index shape) { return Array::Iota(std::move(shape)); }
 std::vector<double> V(std::initializer_list<double> v) { return v; }
 
+TEST(Array, PrintsNestedRows) {
+  EXPECT_EQ(A({2, 2}).ToString(), "shape <2 2>: [[0 1], [2 3]]");
+  EXPECT_EQ(A({2, 1, 2}).ToString(), "shape <2 1 2>: [[[0 1]], [[2 3]]]");
+  EXPECT_EQ(A({3}).ToString(), "shape <3>: [0 1 2]");
+  EXPECT_EQ(Array::Scalar(4).ToString(), "shape <>: 4");
+  EXPECT_EQ(A({2, 0}).ToString(), "shape <2 0>: [[]]");
+}
+
 TEST(Psi, FullIndexGivesTheElementAtGamma) {
   const Array a = A({3, 4});
   EXPECT_EQ(Psi({2, 1}, a).scalar(), 9);

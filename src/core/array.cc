@@ -44,14 +44,16 @@ std::string Array::ToString() const {
     os << data_[0];
     return os.str();
   }
-  const Index stride = Strides(shape_);
+  // Axis j's brackets open and close every π(j▽ρ) elements.
+  Index block = Strides(shape_);
+  for (size_t j = 0; j < shape_.size(); ++j) block[j] *= shape_[j];
   for (size_t x = 0; x < data_.size(); ++x) {
     for (size_t j = 0; j < shape_.size(); ++j)
-      if (x % static_cast<size_t>(stride[j]) == 0) os << '[';
+      if (x % static_cast<size_t>(block[j]) == 0) os << '[';
     os << data_[x];
     size_t closed = 0;
     for (size_t j = shape_.size(); j-- > 0;) {
-      if ((x + 1) % static_cast<size_t>(stride[j]) == 0) {
+      if ((x + 1) % static_cast<size_t>(block[j]) == 0) {
         os << ']';
         ++closed;
       }

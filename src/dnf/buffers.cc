@@ -89,12 +89,10 @@ std::vector<Intermediate> NaiveIntermediates(const std::vector<expr::Expr>& outp
     }
     std::vector<std::string> x;
     for (const expr::Expr& o : n->operands) x.push_back(names.at(o.get()));
-    if (n->shape.empty()) {  // a scalar is no buffer: refer to it by what it computes
-      names[n] = n->label.empty() ? "(" + expr::Describe(*n, x) + ")" : n->label;
-      continue;
-    }
+    // Numbered as expr::ToString numbers them, so the two listings agree.
     const std::string name = n->label.empty() ? "t" + std::to_string(++t) : n->label;
     names[n] = name;
+    if (n->shape.empty()) continue;  // a scalar is no buffer
     if (results.count(n)) continue;  // outputs are not temporaries
     const bool view = n->kind == Kind::kPermute || n->kind == Kind::kExtend ||
                       n->kind == Kind::kTake || n->kind == Kind::kDrop;

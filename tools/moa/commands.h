@@ -8,6 +8,8 @@ namespace moa::cli {
 
 // Adds `derive` and makes it the default action of a bare `moa`.
 void AddDerive(CLI::App& app);
+// Adds `run`: evaluate a spec through the ONF interpreter on .npy inputs.
+void AddRun(CLI::App& app);
 // Adds `bench`: fused vs naive attention timings, measured peak, table or JSON.
 void AddBench(CLI::App& app);
 

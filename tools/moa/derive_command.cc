@@ -1,30 +1,72 @@
-// `moa derive`: the derivation of a spec, as far as the compiler goes.
+// `moa derive`: the derivation of a spec, every stage shown. A bare `moa` derives the built-in
+// attention spec.
+#include <fstream>
 #include <iostream>
+#include <memory>
 
 #include "commands.h"
-#include "moa/shape_rules.h"
+#include "driver/derivation.h"
+#include "moa/error.h"
+#include "spec/builtins.h"
+#include "spec_args.h"
 
 namespace moa::cli {
 namespace {
 
-void RunDerive() {
-  const Shape q{Extent::Symbol("n"), Extent::Symbol("dk")};
-  const Shape k{Extent::Symbol("m"), Extent::Symbol("dk")};
-  const Shape v{Extent::Symbol("m"), Extent::Symbol("dv")};
-  const Shape s = shape_rule::Inner(q, shape_rule::Transpose(k));
-  const Shape o = shape_rule::Inner(s, v);
-  std::cout << "attention: softmax(q @ k.transpose(-2, -1) / sqrt(dk)) @ v\n"
-            << "  kT: " << ToString(shape_rule::Transpose(k)) << "\n  S : " << ToString(s)
-            << "\n  O : " << ToString(o) << "\n";
+struct DeriveArgs {
+  SpecArgs spec;
+  bool steps = false;
+  bool json = false;
+  bool list = false;
+  std::string latex;
+  std::vector<std::string> layouts;
+};
+
+void RunDerive(const DeriveArgs& args) {
+  if (args.list) {
+    for (const std::string& name : spec::BuiltinNames()) std::cout << name << "\n";
+    return;
+  }
+  std::map<std::string, Layout> layouts;
+  for (const std::string& l : args.layouts) {
+    const size_t eq = l.find('=');
+    UserCheck(eq != std::string::npos, "--layout ", l, ": expected NAME=row or NAME=col");
+    const std::string which = l.substr(eq + 1);
+    UserCheck(which == "row" || which == "col", "--layout ", l, ": the layout must be 'row' or 'col'");
+    layouts[l.substr(0, eq)] = which == "row" ? Layout::kRowMajor : Layout::kColumnMajor;
+  }
+  const driver::Derivation d = driver::Derive(args.spec.Load("attention"), layouts);
+  if (!args.latex.empty()) {
+    if (args.latex == "-") {
+      std::cout << driver::ToLatex(d);
+      return;
+    }
+    std::ofstream out(args.latex);
+    UserCheck(out.good(), "--latex: cannot write '", args.latex, "'");
+    out << driver::ToLatex(d);
+  }
+  if (args.json) {
+    std::cout << driver::ToJson(d, args.steps).dump(2) << "\n";
+  } else {
+    std::cout << driver::ToText(d, args.steps);
+  }
 }
 
 }  // namespace
 
 void AddDerive(CLI::App& app) {
-  CLI::App* derive = app.add_subcommand("derive", "Derive a spec: shapes, DNF, buffers, ONF");
-  derive->callback(RunDerive);
-  app.callback([&app, derive] {
-    if (app.get_subcommands().empty()) RunDerive();
+  auto args = std::make_shared<DeriveArgs>();
+  CLI::App* derive = app.add_subcommand(
+      "derive", "Derive a spec: shapes, naive intermediates, DNF, buffers report, ONF");
+  args->spec.AddTo(derive);
+  derive->add_flag("--steps", args->steps, "Show every psi-reduction rewrite and the rule that made it");
+  derive->add_option("--latex", args->latex, "Write the DNF as LaTeX to FILE ('-': stdout, instead of the report)");
+  derive->add_flag("--json", args->json, "Print the whole derivation as JSON");
+  derive->add_option("--layout", args->layouts, "NAME=row|col: the memory layout of an input or output (default row)");
+  derive->add_flag("--list", args->list, "List the built-in specs");
+  derive->callback([args] { RunDerive(*args); });
+  app.callback([&app, args] {
+    if (app.get_subcommands().empty()) RunDerive(*args);
   });
 }
 

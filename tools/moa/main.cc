@@ -11,6 +11,7 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", std::string("moa ") + MOA_VERSION);
   app.require_subcommand(0, 1);
   moa::cli::AddDerive(app);
+  moa::cli::AddRun(app);
   moa::cli::AddBench(app);
   try {
     app.parse(argc, argv);

@@ -1,0 +1,299 @@
+"""moa: attention derived by the Mathematics of Arrays.
+
+    import moa
+    out = moa.attention(q, k, v, is_causal=True)        # NumPy arrays or torch tensors
+    d = moa.derive(source)                               # the derivation of a PyTorch spec
+    o = moa.run(d, q=q, k=k, v=v)                        # the spec through the ONF interpreter
+
+`attention` has the signature and semantics of torch.nn.functional.scaled_dot_product_attention
+(query (..., L, E), key (..., S, E), value (..., S, Ev); leading dimensions broadcast), runs moa's
+fused CPU kernels and returns the kind of array it was given. bfloat16: torch bfloat16 tensors
+directly; with NumPy, wrap uint16 bit patterns in `moa.BFloat16` (see `moa.bfloat16`).
+"""
+import json
+import math
+import os
+
+import numpy as np
+
+from . import _moa
+from ._moa import SpecError
+
+__version__ = _moa.__version__
+__all__ = ["attention", "derive", "run", "Derivation", "BFloat16", "bfloat16", "SpecError"]
+
+
+class BFloat16:
+    """A NumPy array of bfloat16 values, stored as their uint16 bit patterns.
+
+    NumPy has no bfloat16 dtype; this is the documented route for bfloat16 NumPy data:
+    `moa.attention(moa.bfloat16(q), moa.bfloat16(k), moa.bfloat16(v))` returns a BFloat16 too
+    (call `.to_float32()` on it)."""
+
+    def __init__(self, bits):
+        bits = np.asarray(bits)
+        if bits.dtype != np.uint16:
+            raise TypeError(f"BFloat16 wraps uint16 bit patterns, got dtype {bits.dtype}")
+        self.bits = bits
+
+    @property
+    def shape(self):
+        return self.bits.shape
+
+    @property
+    def ndim(self):
+        return self.bits.ndim
+
+    def to_float32(self):
+        return _moa._float32_from_bfloat16(self.bits)
+
+    def __repr__(self):
+        return f"BFloat16(shape={self.bits.shape})"
+
+
+def bfloat16(array):
+    """Rounds a float array to bfloat16 (nearest even) and wraps it as BFloat16."""
+    return BFloat16(_moa._bfloat16_from_float32(np.asarray(array, dtype=np.float32)))
+
+
+# ---------------------------------------------------------------------------------------------
+# attention
+
+
+def _torch():
+    try:
+        import torch
+        return torch
+    except ImportError:
+        return None
+
+
+class _Arg:
+    """One array argument reduced to (NumPy view, moa dtype name), remembering where it came from."""
+
+    def __init__(self, x, name, torch):
+        self.is_torch = torch is not None and isinstance(x, torch.Tensor)
+        if self.is_torch:
+            if x.device.type != "cpu":
+                raise TypeError(f"{name}: moa runs on the CPU; got a tensor on '{x.device}'")
+            x = x.detach()
+            if x.dtype == torch.bfloat16:
+                self.dtype, self.array = "bfloat16", x.view(torch.int16).numpy().view(np.uint16)
+            elif x.dtype in (torch.float64, torch.float32, torch.bool):
+                self.dtype, self.array = str(x.dtype).replace("torch.", ""), x.numpy()
+            else:
+                raise TypeError(f"{name}: unsupported dtype {x.dtype} (expected float64, float32 or bfloat16)")
+        elif isinstance(x, BFloat16):
+            self.dtype, self.array = "bfloat16", x.bits
+        elif isinstance(x, np.ndarray):
+            if x.dtype not in (np.float64, np.float32, np.bool_):
+                raise TypeError(f"{name}: unsupported dtype {x.dtype} (expected float64 or float32; "
+                                "bfloat16 through moa.bfloat16)")
+            self.dtype, self.array = str(x.dtype), x
+        else:
+            raise TypeError(f"{name}: expected a NumPy array or a torch tensor, got {type(x).__name__}")
+        if name != "attn_mask" and self.array.ndim < 2:
+            raise ValueError(f"{name}: expected at least 2 dimensions (..., seq, dim), got shape {self.array.shape}")
+
+
+def _broadcast(shapes, names):
+    try:
+        return tuple(np.broadcast_shapes(*shapes))
+    except ValueError:
+        raise ValueError("leading dimensions do not broadcast: " +
+                         ", ".join(f"{n} {tuple(s)}" for n, s in zip(names, shapes))) from None
+
+
+def _as_4d(array, lead):
+    """Views `array` (lead..., rows, cols) as (B, H, rows, cols) with B·H = the leading size."""
+    rows, cols = array.shape[-2:]
+    full = np.broadcast_to(array, lead + (rows, cols))
+    h = lead[-1] if lead else 1
+    b = int(np.prod(lead[:-1])) if len(lead) > 1 else 1
+    view = full.reshape(b, h, rows, cols)  # a view where strides allow, else a copy
+    return view
+
+
+def attention(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None,
+              enable_gqa=False, *, causal_alignment="top_left", return_lse=False, num_threads=None):
+    """softmax(query @ key.transpose(-2, -1) * scale + mask) @ value, as
+    torch.nn.functional.scaled_dot_product_attention computes it, on moa's fused CPU kernels.
+
+    Args:
+      query: (..., L, E); key: (..., S, E); value: (..., S, Ev). NumPy arrays (float64, float32,
+        or moa.BFloat16) or CPU torch tensors (float64, float32, bfloat16); all of one dtype.
+        Leading dimensions broadcast as in PyTorch.
+      attn_mask: bool (True = attend) or float (added to the scores), broadcastable to (..., L, S).
+      dropout_p: must be 0 (dropout is not implemented).
+      is_causal: mask out keys after the query's position (see causal_alignment).
+      scale: multiplies the scores; default 1/sqrt(E).
+      enable_gqa: allow key/value heads (dim -3) to divide the query heads (grouped-query
+        attention); query head h reads key/value head h // (Hq // Hkv).
+      causal_alignment: "top_left" (PyTorch: query i sees keys j <= i) or "bottom_right"
+        (FlashAttention: j <= i + S - L).
+      return_lse: also return the log-sum-exp of each score row, shape (..., L); -inf for a fully
+        masked row (whose output is 0, never NaN).
+      num_threads: worker threads (default: OMP_NUM_THREADS, else all cores).
+
+    Returns the output (..., L, Ev) of the same kind as `query` (and the LSE when asked); float32
+    for bfloat16 NumPy input is returned as moa.BFloat16 of bfloat16 values.
+    Raises ValueError / TypeError naming the argument for a bad call.
+    """
+    if dropout_p != 0.0:
+        raise ValueError(f"dropout_p={dropout_p}: dropout is not implemented; pass dropout_p=0.0")
+    if causal_alignment not in ("top_left", "bottom_right"):
+        raise ValueError(f"causal_alignment must be 'top_left' or 'bottom_right', got {causal_alignment!r}")
+    if num_threads is not None and (not isinstance(num_threads, int) or num_threads < 1):
+        raise ValueError(f"num_threads must be a positive int, got {num_threads!r}")
+    torch = _torch()
+    q, k, v = _Arg(query, "query", torch), _Arg(key, "key", torch), _Arg(value, "value", torch)
+    if not (q.dtype == k.dtype == v.dtype):
+        raise TypeError(f"query, key and value need one dtype, got {q.dtype}, {k.dtype}, {v.dtype}")
+    if q.dtype == "bool":
+        raise TypeError("query: unsupported dtype bool (expected float64, float32 or bfloat16)")
+    L, E = q.array.shape[-2:]
+    S, Ek = k.array.shape[-2:]
+    if Ek != E:
+        raise ValueError(f"key: last dimension {Ek} must equal query's {E}")
+    if v.array.shape[-2] != S:
+        raise ValueError(f"value: sequence length {v.array.shape[-2]} must equal key's {S}")
+
+    ql, kl, vl = q.array.shape[:-2], k.array.shape[:-2], v.array.shape[:-2]
+    if kl != vl:
+        raise ValueError(f"key and value need the same leading dimensions, got {kl} and {vl}")
+    if enable_gqa and ql and kl and ql[-1] != kl[-1]:
+        hq, hkv = ql[-1], kl[-1]
+        if hq % hkv != 0:
+            raise ValueError(f"enable_gqa: query heads ({hq}) must be a multiple of key/value heads ({hkv})")
+        lead_q = _broadcast([ql[:-1], kl[:-1]], ["query", "key"]) + (hq,)
+        lead_kv = lead_q[:-1] + (hkv,)
+    else:
+        lead_q = lead_kv = _broadcast([ql, kl], ["query", "key"])
+    q4, k4, v4 = _as_4d(q.array, lead_q), _as_4d(k.array, lead_kv), _as_4d(v.array, lead_kv)
+    # The kernels read q, k, v through strides but do not broadcast them: materialise a
+    # stride-0 (broadcast) view only when one occurs.
+    k4, v4 = [np.ascontiguousarray(x) if 0 in x.strides else x for x in (k4, v4)]
+    q4 = np.ascontiguousarray(q4) if 0 in q4.strides else q4
+
+    mask4, mask_dtype = None, ""
+    if attn_mask is not None:
+        m = _Arg(attn_mask, "attn_mask", torch)
+        marr = m.array
+        if marr.ndim == 0 or marr.ndim > len(lead_q) + 2:
+            raise ValueError(f"attn_mask: shape {marr.shape} does not broadcast to {lead_q + (L, S)}")
+        try:
+            full = np.broadcast_to(marr, lead_q + (L, S))
+        except ValueError:
+            raise ValueError(f"attn_mask: shape {marr.shape} does not broadcast to {lead_q + (L, S)}") from None
+        if m.dtype == "bool":
+            mask_dtype = "bool"
+        else:
+            want = "float32" if q.dtype == "bfloat16" else q.dtype
+            if m.dtype != want:
+                full = full.astype(want)
+            mask_dtype = want
+        h = lead_q[-1] if lead_q else 1
+        b = int(np.prod(lead_q[:-1])) if len(lead_q) > 1 else 1
+        mask4 = full.reshape(b, h, L, S)
+
+    out_dtype = q.dtype
+    out_np = np.uint16 if q.dtype == "bfloat16" else np.dtype(q.dtype)
+    out4 = np.empty(q4.shape[:2] + (L, v.array.shape[-1]), dtype=out_np)
+    lse4 = None
+    if return_lse:
+        lse4 = np.empty(q4.shape[:3], dtype=np.float64 if q.dtype == "float64" else np.float32)
+    _moa._attention(q4, k4, v4, out4, q.dtype, out_dtype, mask4, mask_dtype, bool(is_causal),
+                    causal_alignment == "bottom_right", None if scale is None else float(scale), lse4,
+                    0 if num_threads is None else num_threads)
+
+    out = out4.reshape(lead_q + (L, v.array.shape[-1]))
+    lse = lse4.reshape(lead_q + (L,)) if return_lse else None
+    if q.is_torch:
+        if q.dtype == "bfloat16":
+            out = torch.from_numpy(out.view(np.int16)).view(torch.bfloat16)
+        else:
+            out = torch.from_numpy(out)
+        lse = torch.from_numpy(lse) if return_lse else None
+    elif q.dtype == "bfloat16":
+        out = BFloat16(out)
+    return (out, lse) if return_lse else out
+
+
+# ---------------------------------------------------------------------------------------------
+# the compiler
+
+
+class Derivation:
+    """The derivation of a spec: its expression, the naive intermediates, the DNF, the buffers
+    report and the ONF, as `moa derive` prints them.
+
+    Attributes: text (the whole report), expr, dnf, latex, onf (strings); steps (list of
+    {rule, text}); buffers (list of {name, role, shape, elements, note}); minimal (bool: no
+    temporary array); buffers_text (the report's buffers section); naive (list of
+    intermediates); json (everything, as `moa derive --json` gives it)."""
+
+    def __init__(self, data, source, is_path, builtin):
+        self.json = data
+        self._source, self._is_path, self._builtin = source, is_path, builtin
+        self.text = data["text"]
+        self.expr = data["expr"]
+        self.dnf = data["dnf"]["text"]
+        self.latex = data["dnf"]["latex"]
+        self.steps = data["dnf"].get("steps", [])
+        self.onf = data["onf"]["text"]
+        self.buffers = data["buffers"]["entries"]
+        self.minimal = data["buffers"]["minimal"]
+        self.naive = data["naive"]["intermediates"]
+        start = self.text.index("== buffers")
+        self.buffers_text = self.text[start:self.text.index("== ONF")].rstrip() + "\n"
+
+    def __repr__(self):
+        return f"<moa.Derivation of {self.json['spec']['function']}: {'minimal' if self.minimal else 'NOT minimal'}>"
+
+    def __str__(self):
+        return self.text
+
+
+def _spec_args(source_or_path, builtin):
+    if builtin is not None:
+        if source_or_path is not None:
+            raise ValueError("give a spec source/path or builtin=, not both")
+        return "", False, builtin
+    if not isinstance(source_or_path, (str, os.PathLike)):
+        raise TypeError(f"spec: expected Python source or a path, got {type(source_or_path).__name__}")
+    text = os.fspath(source_or_path)
+    is_path = "\n" not in text and text.endswith(".py")
+    if is_path and not os.path.exists(text):
+        raise ValueError(f"spec: no such file '{text}'")
+    return text, is_path, ""
+
+
+def derive(source_or_path=None, *, builtin=None, steps=False):
+    """Derives a spec (Python source text, a path to a .py file, or builtin=NAME).
+
+    Returns a Derivation; raises moa.SpecError (a ValueError) pointing at the line and column of
+    anything outside the accepted subset."""
+    source, is_path, name = _spec_args(source_or_path, builtin)
+    data = json.loads(_moa._derive(source, is_path, name, bool(steps)))
+    return Derivation(data, source, is_path, name)
+
+
+def run(spec, *, sizes=None, seed=0, **inputs):
+    """Evaluates a spec through the ONF interpreter in float64.
+
+    spec: a Derivation, Python source, or a path. inputs: the spec's arguments by name, as arrays
+    (converted to float64; torch tensors too); sizes not given are read from the inputs' shapes;
+    missing inputs are drawn at random from `seed`. Returns the output array, or a tuple of them
+    when the spec returns several values."""
+    if isinstance(spec, Derivation):
+        source, is_path, name = spec._source, spec._is_path, spec._builtin
+    else:
+        source, is_path, name = _spec_args(spec, None)
+    torch = _torch()
+    arrays = {}
+    for key, x in inputs.items():
+        if torch is not None and isinstance(x, torch.Tensor):
+            x = x.detach().double().numpy()
+        arrays[key] = np.asarray(x, dtype=np.float64)
+    outs, _ = _moa._run(source, is_path, name, arrays, dict(sizes or {}), int(seed))
+    return outs[0] if len(outs) == 1 else tuple(outs)

@@ -1,0 +1,112 @@
+// `moa run`: evaluates a spec through the ONF interpreter in float64 on .npy inputs (or random
+// ones drawn from a seed) and writes .npy outputs.
+#include <iostream>
+#include <memory>
+#include <nlohmann/json.hpp>
+
+#include "commands.h"
+#include "driver/run.h"
+#include "io/npy.h"
+#include "moa/error.h"
+#include "spec_args.h"
+
+namespace moa::cli {
+namespace {
+
+struct RunArgs {
+  SpecArgs spec;
+  std::vector<std::string> sets, inputs, outputs;
+  uint64_t seed = 0;
+  bool json = false;
+};
+
+std::pair<std::string, std::string> SplitAssignment(const std::string& s, const std::string& option) {
+  const size_t eq = s.find('=');
+  UserCheck(eq != std::string::npos && eq > 0 && eq + 1 < s.size(), option, " ", s, ": expected NAME=VALUE");
+  return {s.substr(0, eq), s.substr(eq + 1)};
+}
+
+void RunRun(const RunArgs& args) {
+  const driver::Derivation d = driver::Derive(args.spec.Load());
+  Bindings given;
+  for (const std::string& list : args.sets) {
+    std::stringstream items(list);
+    for (std::string item; std::getline(items, item, ',');) {
+      const auto [name, value] = SplitAssignment(item, "--set");
+      int64_t v = 0;
+      size_t used = 0;
+      try {
+        v = std::stoll(value, &used);
+      } catch (const std::exception&) {
+        used = 0;
+      }
+      UserCheck(used == value.size() && used > 0, "--set ", item, ": the value must be an integer");
+      given[name] = v;
+    }
+  }
+  std::map<std::string, Array> inputs;
+  for (const std::string& in : args.inputs) {
+    const auto [name, path] = SplitAssignment(in, "--input");
+    inputs.emplace(name, io::ReadNpy(path));
+  }
+  const Bindings sizes = driver::BindSizes(d.spec, inputs, given);
+  const std::vector<std::string> drawn = driver::DrawMissingInputs(d.spec, sizes, args.seed, &inputs);
+  if (!drawn.empty()) {
+    std::string names;
+    for (const std::string& n : drawn) names += (names.empty() ? "" : ", ") + n;
+    std::cerr << "moa run: drew random inputs " << names << " (seed " << args.seed
+              << "; real: standard normal, bool: true with p = 0.8)\n";
+  }
+  const std::vector<Array> results = driver::Run(d, sizes, inputs);
+
+  // Where each output goes: a single unnamed --output takes the only output.
+  std::map<std::string, std::string> files;
+  for (const std::string& o : args.outputs) {
+    if (o.find('=') == std::string::npos) {
+      UserCheck(d.spec.output_names.size() == 1, "--output ", o, ": the spec returns ",
+                d.spec.output_names.size(), " values; name each one, --output NAME=FILE.npy");
+      files[d.spec.output_names[0]] = o;
+      continue;
+    }
+    const auto [name, path] = SplitAssignment(o, "--output");
+    bool known = false;
+    for (const std::string& n : d.spec.output_names) known = known || n == name;
+    UserCheck(known, "--output ", o, ": the spec returns no value named '", name, "'");
+    files[name] = path;
+  }
+  nlohmann::json report = {{"sizes", sizes}, {"seed", args.seed}, {"random_inputs", drawn}};
+  report["outputs"] = nlohmann::json::array();
+  for (size_t k = 0; k < results.size(); ++k) {
+    const std::string& name = d.spec.output_names[k];
+    nlohmann::json entry = {{"name", name}, {"shape", results[k].shape()}};
+    if (files.count(name)) {
+      io::WriteNpy(files[name], results[k]);
+      entry["file"] = files[name];
+    } else {
+      entry["values"] = results[k].data();
+    }
+    report["outputs"].push_back(entry);
+    if (!args.json) {
+      std::cout << name << ": " << (files.count(name) ? "shape " + ToString(results[k].shape()) + " written to " + files[name]
+                                                      : results[k].ToString())
+                << "\n";
+    }
+  }
+  if (args.json) std::cout << report.dump(2) << "\n";
+}
+
+}  // namespace
+
+void AddRun(CLI::App& app) {
+  auto args = std::make_shared<RunArgs>();
+  CLI::App* run = app.add_subcommand("run", "Evaluate a spec through the ONF interpreter (float64)");
+  args->spec.AddTo(run);
+  run->add_option("--set", args->sets, "Sizes, e.g. --set n=3,dk=4 (inferred from --input shapes when omitted)");
+  run->add_option("--input", args->inputs, "NAME=FILE.npy for an argument of the spec (others are drawn at random)");
+  run->add_option("--output", args->outputs, "FILE.npy, or NAME=FILE.npy when the spec returns several values");
+  run->add_option("--seed", args->seed, "Seed for random inputs")->default_val(0);
+  run->add_flag("--json", args->json, "Print sizes and outputs as JSON");
+  run->callback([args] { RunRun(*args); });
+}
+
+}  // namespace moa::cli
