@@ -38,7 +38,8 @@ struct Keyword {
 
 struct Ast {
   AstKind kind;
-  expr::SourceLoc loc;  // of the construct's defining token (the operator for binary operations)
+  expr::SourceLoc loc;    // of the construct's defining token (the operator for binary operations)
+  expr::SourceLoc start;  // of its first token: where an argument or operand begins
   std::string text;
   double number = 0;
   bool is_int = false;

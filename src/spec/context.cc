@@ -23,7 +23,9 @@ Value Value::Number(double x, bool is_int) {
   Value v;
   v.kind = Kind::kNumber;
   v.number = x;
-  v.is_int = is_int;
+  // Integers stay exact only up to 2^53 in a double; beyond that (10 ** 30) they are not usable
+  // as dims or counts, and converting them to int64 would overflow.
+  v.is_int = is_int && std::fabs(x) <= 9007199254740992.0;
   return v;
 }
 Value Value::Bool(bool b) {

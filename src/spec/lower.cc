@@ -45,11 +45,15 @@ class Lowerer {
     spec_.function = f.name;
     for (const Argument& a : f.args) BindArgument(a);
     for (const Stmt& s : f.body) {
-      if (s.kind == StmtKind::kAssign) {
-        Assign(s);
-      } else {
-        Return(s, f);
-      }
+      // Each construct re-throws the expr layer's errors at its own place; this is the backstop
+      // that keeps any that slip through pointing at the statement.
+      cx_.Guard(s.loc, [&] {
+        if (s.kind == StmtKind::kAssign) {
+          Assign(s);
+        } else {
+          Return(s, f);
+        }
+      });
     }
     return std::move(spec_);
   }
@@ -177,7 +181,7 @@ class Lowerer {
     for (size_t i = 0; i < values.size(); ++i) {
       const Value v = Eval(values[i]);
       if (v.kind != K::kTensor || v.tensor->shape.empty())
-        cx_.Fail(values[i]->loc, "a spec returns tensors, got " + DescribeValue(v));
+        cx_.Fail(values[i]->start, "a spec returns tensors, got " + DescribeValue(v));
       std::string name = values.size() == 1 ? "out" : "out" + std::to_string(i);
       if (values[i]->kind == AstKind::kName) name = values[i]->text;
       if (std::find(spec_.output_names.begin(), spec_.output_names.end(), name) != spec_.output_names.end())
@@ -224,8 +228,8 @@ class Lowerer {
       case AstKind::kSubscript: return Subscript(*e);
       case AstKind::kSlice: cx_.Fail(e->loc, "a slice is only allowed inside [ ]");
       case AstKind::kBinary:
-        return BinaryOperator(cx_, e->text, {Eval(e->children[0]), e->children[0]->loc},
-                              {Eval(e->children[1]), e->children[1]->loc}, e->loc);
+        return BinaryOperator(cx_, e->text, {Eval(e->children[0]), e->children[0]->start},
+                              {Eval(e->children[1]), e->children[1]->start}, e->loc);
       case AstKind::kUnary: return Unary(*e);
       case AstKind::kTuple:
       case AstKind::kList: {
@@ -298,13 +302,13 @@ class Lowerer {
   Value Call(const Ast& e) {
     CallArgs args;
     args.loc = e.loc;
-    for (size_t i = 1; i < e.children.size(); ++i) args.positional.push_back({Eval(e.children[i]), e.children[i]->loc});
-    for (const Keyword& k : e.keywords) args.keywords.push_back({k.name, k.loc, {Eval(k.value), k.value->loc}});
+    for (size_t i = 1; i < e.children.size(); ++i) args.positional.push_back({Eval(e.children[i]), e.children[i]->start});
+    for (const Keyword& k : e.keywords) args.keywords.push_back({k.name, k.loc, {Eval(k.value), k.value->start}});
     const AstPtr& callee = e.children[0];
     if (callee->kind == AstKind::kAttribute) {
       const Value self = Eval(callee->children[0]);
       if (self.kind == K::kTensor || self.kind == K::kOnes)
-        return CallMethod(cx_, {self, callee->children[0]->loc}, callee->text, args);
+        return CallMethod(cx_, {self, callee->children[0]->start}, callee->text, args);
       if (self.kind == K::kRef) {
         const std::string path = self.path + "." + callee->text;
         if (ModuleConstant(path)) cx_.Fail(callee->loc, "'" + self.display + "." + callee->text + "' is not a function");
@@ -327,7 +331,7 @@ class Lowerer {
     if (base.kind == K::kTuple || base.kind == K::kMaxResult) {
       if (index->kind == AstKind::kSlice) cx_.Fail(index->loc, "unsupported slice of " + DescribeValue(base));
       const int64_t n = base.kind == K::kTuple ? static_cast<int64_t>(base.items.size()) : 2;
-      const int64_t i = cx_.AsInt({Eval(index), index->loc}, "an index into " + DescribeValue(base));
+      const int64_t i = cx_.AsInt({Eval(index), index->start}, "an index into " + DescribeValue(base));
       if (i < -n || i >= n)
         cx_.Fail(index->loc, "index " + std::to_string(i) + " is out of range for " + DescribeValue(base) +
                                  " of length " + std::to_string(n));
@@ -343,7 +347,7 @@ class Lowerer {
     if (!b) return std::nullopt;
     const Value v = Eval(b);
     if (v.kind == K::kNone) return std::nullopt;
-    return cx_.AsInt({v, b->loc}, "a slice bound");
+    return cx_.AsInt({v, b->start}, "a slice bound");
   }
 
   // x[1:], x[:2], x[-1:], x[:-1], x[1:, 2:]: one bound per axis, i.e. a prefix or a suffix, which
@@ -387,7 +391,7 @@ class Lowerer {
 
   Value Unary(const Ast& e) {
     const Value v = Eval(e.children[0]);
-    const expr::SourceLoc at = e.children[0]->loc;
+    const expr::SourceLoc at = e.children[0]->start;
     if (e.text == "+") {
       if (v.kind == K::kTensor || v.kind == K::kNumber || v.kind == K::kSize) return v;
     } else if (e.text == "-") {

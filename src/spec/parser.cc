@@ -265,6 +265,8 @@ class Parser {
     a->loc = loc;
     a->children = std::move(children);
     a->text = std::move(text);
+    const bool led_by_operand = kind == AstKind::kBinary || kind == AstKind::kAttribute || kind == AstKind::kSubscript;
+    a->start = led_by_operand && !a->children.empty() ? a->children[0]->start : loc;
     return a;
   }
 
@@ -361,6 +363,7 @@ class Parser {
     call->kind = AstKind::kCall;
     // Errors about a call point at the function's name, where a reader looks first.
     call->loc = callee->kind == AstKind::kName || callee->kind == AstKind::kAttribute ? callee->loc : Loc(open);
+    call->start = callee->start;
     call->children.push_back(callee);
     while (!IsOp(")")) {
       if (IsOp("*") || IsOp("**")) Fail(Peek(), "unsupported argument unpacking '" + Peek().text + "'");
@@ -426,7 +429,7 @@ class Parser {
         Next();
         auto a = std::make_shared<Ast>();
         a->kind = AstKind::kNumber;
-        a->loc = Loc(t);
+        a->loc = a->start = Loc(t);
         a->text = t.text;
         a->number = t.number;
         a->is_int = t.is_int;
