@@ -12,5 +12,9 @@ void AddDerive(CLI::App& app);
 void AddRun(CLI::App& app);
 // Adds `bench`: fused vs naive attention timings, measured peak, table or JSON.
 void AddBench(CLI::App& app);
+// Adds `cost`: the cost model's naive vs DNF vs lifted table, tiles and regimes.
+void AddCost(CLI::App& app);
+// Adds `peak`: measures the machine description the cost model reads.
+void AddPeak(CLI::App& app);
 
 }  // namespace moa::cli

@@ -13,6 +13,8 @@ int main(int argc, char** argv) {
   moa::cli::AddDerive(app);
   moa::cli::AddRun(app);
   moa::cli::AddBench(app);
+  moa::cli::AddCost(app);
+  moa::cli::AddPeak(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -1,0 +1,198 @@
+// moa cost — predicted time and energy of the attention forms; tile recommendation; regimes.
+#include "cost/cost.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "moa/error.h"
+
+namespace moa::cost {
+namespace {
+
+// The energy of a byte coming from level `name` ("L1", "L2", "L3"/"LLC", "DRAM").
+double ByteEnergy(const MachineModel& m, const std::string& name) {
+  if (name == "L1") return m.byte_l1.joules;
+  if (name == "L2") return m.byte_l2.joules;
+  if (name == "DRAM") return m.byte_dram.joules;
+  return m.byte_llc.joules;
+}
+
+// Bandwidth of `threads` threads reading from one level: linear in threads up to the
+// all-thread measurement.
+double Bandwidth(double one, double all, int threads) {
+  if (threads <= 1) return one;
+  return std::max(one, std::min(one * threads, all));
+}
+
+// Outer trip of the form's first loop (the one threads split) for one head.
+int64_t OuterTrip(const Bindings& sizes, Form form) {
+  if (form == Form::kLifted) return sizes.at("nqb");
+  return sizes.at("n");
+}
+
+}  // namespace
+
+void CheckProblem(const Problem& p) {
+  UserCheck(p.n > 0, "--n: must be positive, got ", p.n);
+  UserCheck(p.m > 0, "--m: must be positive, got ", p.m);
+  UserCheck(p.dk > 0, "--dk: must be positive, got ", p.dk);
+  UserCheck(p.dv > 0, "--dv: must be positive, got ", p.dv);
+  UserCheck(p.batch > 0, "--b: must be positive, got ", p.batch);
+  UserCheck(p.heads > 0, "--h: must be positive, got ", p.heads);
+  UserCheck(p.threads > 0, "--threads: must be positive, got ", p.threads);
+}
+
+Prediction Predict(const MachineModel& machine, const Problem& problem, Form form, int64_t bq,
+                   int64_t bk) {
+  CheckProblem(problem);
+  UserCheck(!machine.caches.empty(), "machine description: no cache levels");
+  const Bindings sizes = AttentionSizes(form, problem.n, problem.m, problem.dk, problem.dv, bq, bk);
+  const onf::Onf onf = AttentionOnf(form);
+  const int eb = DtypeBytes(problem.dtype);
+  const double heads = static_cast<double>(problem.batch * problem.heads);
+
+  Prediction p;
+  p.form = form;
+  p.bq = form == Form::kLifted ? bq : 0;
+  p.bk = form == Form::kLifted ? bk : 0;
+  const int64_t trip = OuterTrip(sizes, form);
+  const int64_t tasks = problem.batch * problem.heads * trip;
+  p.threads_used = static_cast<int>(std::min<int64_t>(problem.threads, tasks));
+  // Threads per head when there are fewer heads than threads.
+  const int64_t bh = problem.batch * problem.heads;
+  const int64_t split = bh >= p.threads_used ? 1 : std::min<int64_t>(trip, (p.threads_used + bh - 1) / bh);
+
+  const OpCounts ops = CountOps(onf, sizes, eb);
+  p.fma = ops.fma * heads;
+  p.other_flops = ops.other_flops * heads;
+  p.exps = ops.exps * heads;
+
+  const double fma_rate = machine.FmaFlops(problem.dtype) / 2 * p.threads_used;  // ops/s
+  const double exp_rate = machine.ExpRate(problem.dtype) * p.threads_used;
+  UserCheck(fma_rate > 0 && exp_rate > 0, "machine description: no FMA or exp rate for ",
+            DtypeName(problem.dtype));
+  p.compute_s = (p.fma + p.other_flops) / fma_rate + p.exps / exp_rate;
+  p.energy_j = p.flops() * machine.FlopEnergy(problem.dtype) + p.exps * machine.exp.joules;
+
+  // Registers <- L1: every reference.
+  LevelCost reg;
+  reg.level = "registers";
+  reg.source = machine.caches.front().name;
+  for (const auto& [array, bytes] : ops.loaded_bytes) reg.per_array[array].loaded = bytes * heads;
+  for (const auto& [array, bytes] : ops.stored_bytes) reg.per_array[array].stored = bytes * heads;
+  for (const auto& [array, bytes] : reg.per_array) {
+    reg.loaded += bytes.loaded;
+    reg.stored += bytes.stored;
+  }
+  reg.bandwidth = Bandwidth(machine.caches.front().read_bw_1t, machine.caches.front().read_bw_all,
+                            p.threads_used);
+  p.levels.push_back(reg);
+
+  for (size_t i = 0; i < machine.caches.size(); ++i) {
+    const CacheLevel& c = machine.caches[i];
+    LevelCost lc;
+    lc.level = c.name;
+    lc.capacity = c.bytes;
+    const bool last = i + 1 == machine.caches.size();
+    lc.source = last ? "DRAM" : machine.caches[i + 1].name;
+    CacheSpec spec{c.bytes, c.line_bytes, eb, c.shared ? 1 : split};
+    for (const auto& [array, bytes] : Traffic(onf, sizes, spec)) {
+      ArrayBytes scaled{bytes.loaded * heads, bytes.stored * heads};
+      lc.per_array[array] = scaled;
+      lc.loaded += scaled.loaded;
+      lc.stored += scaled.stored;
+    }
+    lc.bandwidth = last ? Bandwidth(machine.dram_bw_1t, machine.dram_bw_all, p.threads_used)
+                        : Bandwidth(machine.caches[i + 1].read_bw_1t,
+                                    machine.caches[i + 1].read_bw_all, p.threads_used);
+    p.levels.push_back(lc);
+  }
+  p.time_no_overlap_s = p.compute_s;
+  p.bound = "compute";
+  for (LevelCost& lc : p.levels) {
+    UserCheck(lc.bandwidth > 0, "machine description: no bandwidth for the source of ", lc.level);
+    lc.seconds = lc.bytes() / lc.bandwidth;
+    lc.joules = lc.bytes() * ByteEnergy(machine, lc.source);
+    // The register level is the ONF's scalar loads; code generators and micro-kernels tile
+    // registers (one load feeds many FMAs), so it is reported, not priced.
+    if (lc.level == "registers") continue;
+    p.energy_j += lc.joules;
+    p.time_no_overlap_s += lc.seconds;
+    if (lc.seconds > p.memory_s) {
+      p.memory_s = lc.seconds;
+      if (p.memory_s > p.compute_s) p.bound = lc.level + "<-" + lc.source;
+    }
+  }
+  p.time_s = std::max(p.compute_s, p.memory_s);
+  return p;
+}
+
+Tiles RecommendTiles(const MachineModel& machine, int64_t n, int64_t m, int64_t dk, int64_t dv,
+                     Dtype dtype, int threads, int64_t batch_heads) {
+  Problem problem{n, m, dk, dv, batch_heads, 1, dtype, threads};
+  CheckProblem(problem);
+  Tiles best;
+  double best_energy = 0;
+  for (int64_t bq = 16; bq <= 512; bq *= 2) {
+    if (bq > 16 && bq / 2 >= n) break;  // a larger tile only pads
+    for (int64_t bk = 16; bk <= 1024; bk *= 2) {
+      if (bk > 16 && bk / 2 >= m) break;
+      const Prediction p = Predict(machine, problem, Form::kLifted, bq, bk);
+      const bool faster = best.bq == 0 || p.time_s < best.time_s * 0.99;
+      const bool tie_cheaper = p.time_s <= best.time_s * 1.01 && p.energy_j < best_energy;
+      if (faster || tie_cheaper) {
+        best = Tiles{bq, bk, p.time_s};
+        best_energy = p.energy_j;
+      }
+    }
+  }
+  return best;
+}
+
+double PredictFusedSeconds(const MachineModel& machine, int64_t n, int64_t d, Dtype dtype,
+                           int threads, int64_t bq, int64_t bk, int64_t heads) {
+  const Problem problem{n, n, d, d, heads, 1, dtype, threads};
+  return Predict(machine, problem, Form::kLifted, bq, bk).time_s;
+}
+
+std::vector<Regime> Regimes(const MachineModel& machine, const Problem& problem, int64_t bq,
+                            int64_t bk) {
+  CheckProblem(problem);
+  const double eb = DtypeBytes(problem.dtype);
+  const double n = static_cast<double>(problem.n), m = static_cast<double>(problem.m);
+  const double dk = static_cast<double>(problem.dk), dv = static_cast<double>(problem.dv);
+  const double d = std::max(dk, dv);
+  const Bindings sizes = AttentionSizes(Form::kLifted, problem.n, problem.m, problem.dk,
+                                        problem.dv, bq, bk);
+  const onf::Onf onf = AttentionOnf(Form::kLifted);
+  std::vector<Regime> out;
+  for (const CacheLevel& c : machine.caches) {
+    Regime r;
+    r.level = c.name;
+    r.capacity = c.bytes;
+    r.kv_bytes = m * (dk + dv) * eb;
+    r.kv_fits = r.kv_bytes <= static_cast<double>(c.bytes);
+    r.crossover_n = static_cast<int64_t>(std::floor(static_cast<double>(c.bytes) / ((dk + dv) * eb)));
+    r.compulsory_bytes = (n * dk + m * dk + m * dv + n * dv) * eb;
+    const double words = static_cast<double>(c.bytes) / eb;
+    if (r.kv_fits) {
+      r.bound_bytes = r.compulsory_bytes;
+      r.bound_formula = "compulsory";
+    } else if (words >= d * d) {
+      r.bound_bytes = std::max(r.compulsory_bytes, n * m * d * d / words * eb);
+      r.bound_formula = "n*m*d^2/M";
+    } else {
+      r.bound_bytes = std::max(r.compulsory_bytes, n * m * d / std::sqrt(words) * eb);
+      r.bound_formula = "n*m*d/sqrt(M)";
+    }
+    double bytes = 0;
+    for (const auto& [array, b] : Traffic(onf, sizes, CacheSpec{c.bytes, c.line_bytes,
+                                                                 static_cast<int>(eb), 1}))
+      bytes += b.loaded + b.stored;
+    r.model_bytes = bytes;
+    out.push_back(r);
+  }
+  return out;
+}
+
+}  // namespace moa::cost

@@ -1,0 +1,180 @@
+// Tests of the footprint model and operation counts against hand-derived numbers.
+#include "cost/footprint.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "cost/attention_forms.h"
+#include "onf/interpreter.h"
+
+namespace moa::cost {
+namespace {
+
+using dnf::Affine;
+using onf::Stmt;
+using onf::StmtKind;
+
+// for x < rows: for y < cols: acc += a[x*stride + y*step]   (one load per iteration)
+onf::Onf Sweep(int64_t rows, int64_t cols, int64_t row_stride, int64_t step) {
+  onf::Onf o;
+  o.buffers.push_back(onf::Buffer{"a", {rows * row_stride + cols * step}, Layout::kRowMajor,
+                                  onf::Role::kInput});
+  Stmt acc{StmtKind::kAccum, "acc", {}, dnf::FlatLoad("a", Affine::Var("x") * row_stride + Affine::Var("y") * step),
+           BinaryOp::kAdd, {}, {}};
+  Stmt inner{StmtKind::kLoop, "y", cols, nullptr, BinaryOp::kAdd, {}, {acc}};
+  Stmt outer{StmtKind::kLoop, "x", rows, nullptr, BinaryOp::kAdd, {}, {inner}};
+  o.body = {Stmt{StmtKind::kLet, "acc", {}, dnf::Const(0), BinaryOp::kAdd, {}, {}}, outer};
+  return o;
+}
+
+TEST(CostFootprint, ContiguousStreamMovesEachLineOnce) {
+  // 64 rows of 256 floats, cache of 1 KiB: nothing is reused, but consecutive floats share lines.
+  const onf::Onf o = Sweep(64, 256, 256, 1);
+  const auto t = Traffic(o, {}, CacheSpec{1024, 64, 4, 1});
+  EXPECT_DOUBLE_EQ(t.at("a").loaded, 64.0 * 256 * 4);
+  EXPECT_DOUBLE_EQ(t.at("a").stored, 0.0);
+}
+
+TEST(CostFootprint, ColumnWalkCostsALinePerElementUnlessTheColumnStays) {
+  // Column-major walk of a 64 x 256 float matrix (x over columns, y down rows: stride 256).
+  const onf::Onf o = Sweep(256, 64, 1, 256);
+  // 64 lines per column pass; a 1 KiB cache (16 lines) cannot keep the column's lines between
+  // passes: every element brings a line.
+  EXPECT_DOUBLE_EQ(Traffic(o, {}, CacheSpec{1024, 64, 4, 1}).at("a").loaded, 256.0 * 64 * 64);
+  // 8 KiB holds one column's 64 lines (4 KiB): the next 15 columns hit in them.
+  EXPECT_DOUBLE_EQ(Traffic(o, {}, CacheSpec{8192, 64, 4, 1}).at("a").loaded, 64.0 * 256 * 4);
+}
+
+TEST(CostFootprint, ThreadsEachLoadWhatTheirChunkNeeds) {
+  // Two threads split x; each streams its half once: same total for a stream.
+  const onf::Onf o = Sweep(64, 256, 256, 1);
+  EXPECT_DOUBLE_EQ(Traffic(o, {}, CacheSpec{1024, 64, 4, 2}).at("a").loaded, 64.0 * 256 * 4);
+}
+
+// Hand counts (see attention_forms.h for the loop nests), n=2 m=3 dk=4 dv=5.
+TEST(CostOps, ThreePassDnfCountsAreExact) {
+  const OpCounts c = CountOps(AttentionOnf(Form::kDnf), AttentionSizes(Form::kDnf, 2, 3, 4, 5), 8);
+  // per row: max pass m·dk FMAs, normaliser m·dk, output dv·m·(dk + 1) (the weighted sum is an
+  // FMA too): the lowered pass 3 recomputes each score for every output column.
+  EXPECT_DOUBLE_EQ(c.fma, 2.0 * (12 + 12 + 5 * 3 * 5));
+  // per row: max pass m·(div + max), normaliser m·(div + sub + add), output dv·m·(div + sub) and
+  // dv final divisions.
+  EXPECT_DOUBLE_EQ(c.other_flops, 2.0 * (6 + 9 + 30 + 5));
+  EXPECT_DOUBLE_EQ(c.exps, 2.0 * (3 + 5 * 3));
+  EXPECT_DOUBLE_EQ(c.flops(), 2 * 198.0 + 100.0);
+}
+
+TEST(CostOps, NaiveCountsAreExact) {
+  const OpCounts c = CountOps(AttentionOnf(Form::kNaive), AttentionSizes(Form::kNaive, 2, 3, 4, 5), 4);
+  EXPECT_DOUBLE_EQ(c.fma, 2.0 * 3 * 4 + 2.0 * 3 * 5);  // the two GEMMs
+  // scale n·m, softmax max, subtract, sum, divide: 5·n·m.
+  EXPECT_DOUBLE_EQ(c.other_flops, 5.0 * 6);
+  EXPECT_DOUBLE_EQ(c.exps, 6.0);
+  // S is written once and read twice (max, exp); P written twice, read twice (sum, divide) and once
+  // by the second GEMM per output column.
+  EXPECT_DOUBLE_EQ(c.stored_bytes.at("S"), 6.0 * 4);
+  EXPECT_DOUBLE_EQ(c.stored_bytes.at("P"), 2 * 6.0 * 4);
+}
+
+TEST(CostOps, LiftedCountsAreExact) {
+  // n=2 m=3 dk=4 dv=5 in one 2x3 tile.
+  const OpCounts c =
+      CountOps(AttentionOnf(Form::kLifted), AttentionSizes(Form::kLifted, 2, 3, 4, 5, 2, 3), 4);
+  EXPECT_DOUBLE_EQ(c.fma, 2.0 * 3 * 4 + 2.0 * 3 * 5);
+  // n·m (scale) + n·m (max) + n·nkb (corr sub) + n·m (sub) + n·m (row sum) + 2·n·nkb (z update)
+  // + n·nkb·dv (o rescale) + n·dv (final division)
+  EXPECT_DOUBLE_EQ(c.other_flops, 6 + 6 + 2 + 6 + 6 + 4 + 10 + 10);
+  EXPECT_DOUBLE_EQ(c.exps, 2 + 6);
+}
+
+// The three ONFs compute the same attention (the interpreter runs them).
+TEST(CostForms, NaiveDnfAndLiftedAgree) {
+  const int64_t n = 4, m = 6, dk = 3, dv = 2;
+  onf::FlatBuffers in;
+  uint32_t seed = 7;
+  auto fill = [&](int64_t count) {
+    std::vector<double> v(count);
+    for (double& x : v) {
+      seed = seed * 1664525u + 1013904223u;
+      x = static_cast<double>(seed >> 8) / (1 << 24) * 4 - 2;
+    }
+    return v;
+  };
+  in["q"] = fill(n * dk);
+  in["k"] = fill(m * dk);
+  in["v"] = fill(m * dv);
+  const auto ref = onf::Interpret(AttentionOnf(Form::kDnf), AttentionSizes(Form::kDnf, n, m, dk, dv), in).at("out");
+  const auto naive = onf::Interpret(AttentionOnf(Form::kNaive), AttentionSizes(Form::kNaive, n, m, dk, dv), in).at("out");
+  const auto lifted = onf::Interpret(AttentionOnf(Form::kLifted),
+                                     AttentionSizes(Form::kLifted, n, m, dk, dv, 2, 3), in).at("out");
+  ASSERT_EQ(ref.size(), static_cast<size_t>(n * dv));
+  for (size_t i = 0; i < ref.size(); ++i) {
+    EXPECT_NEAR(naive[i], ref[i], 1e-12) << i;
+    EXPECT_NEAR(lifted[i], ref[i], 1e-12) << i;
+  }
+}
+
+// Lifted form, n = m = 256, dk = dv = 16 float32 (one 64-byte line per row), tiles 32 x 32.
+// Per head: Q, K, V, out 16 KiB each; one query tile's pass over all keys touches the Q tile
+// (2 KiB), K and V (32 KiB), the score tile (4 KiB), the O accumulator (2 KiB) and m, z (256 B).
+class CostLiftedRegimes : public ::testing::Test {
+ protected:
+  std::map<std::string, ArrayBytes> At(int64_t capacity) {
+    return Traffic(AttentionOnf(Form::kLifted), AttentionSizes(Form::kLifted, 256, 256, 16, 16, 32, 32),
+                   CacheSpec{capacity, 64, 4, 1});
+  }
+  static constexpr double kArray = 256.0 * 16 * 4;  // bytes of Q, K, V or out
+};
+
+TEST_F(CostLiftedRegimes, EverythingFitsCompulsoryOnly) {
+  const auto t = At(1 << 20);
+  EXPECT_DOUBLE_EQ(t.at("q").loaded, kArray);
+  EXPECT_DOUBLE_EQ(t.at("k").loaded, kArray);
+  EXPECT_DOUBLE_EQ(t.at("v").loaded, kArray);
+  EXPECT_DOUBLE_EQ(t.at("out").stored, kArray);
+  EXPECT_DOUBLE_EQ(t.at("out").loaded, kArray);  // write-allocate
+}
+
+TEST_F(CostLiftedRegimes, KeysAndValuesFitReadOnce) {
+  // 48 KiB: one query tile's pass (~42 KiB) fits, the whole problem (~70 KiB) does not.
+  const auto t = At(48 << 10);
+  EXPECT_DOUBLE_EQ(t.at("k").loaded, kArray);
+  EXPECT_DOUBLE_EQ(t.at("v").loaded, kArray);
+  EXPECT_DOUBLE_EQ(t.at("q").loaded, kArray);
+  EXPECT_DOUBLE_EQ(t.at("out").stored, kArray);
+}
+
+TEST_F(CostLiftedRegimes, KeysAndValuesDoNotFitReadOncePerQueryTile) {
+  // 16 KiB: K and V do not fit, one key tile's step (~12.3 KiB) does: K and V are read
+  // n/Bq = 8 times, Q and out once: n·(dk+dv) + (n/Bq)·m·(dk+dv) elements.
+  const auto t = At(16 << 10);
+  EXPECT_DOUBLE_EQ(t.at("k").loaded, 8 * kArray);
+  EXPECT_DOUBLE_EQ(t.at("v").loaded, 8 * kArray);
+  EXPECT_DOUBLE_EQ(t.at("q").loaded, kArray);
+  EXPECT_DOUBLE_EQ(t.at("out").stored, kArray);
+}
+
+TEST(CostNaiveTraffic, ScoresAndProbabilitiesGoThroughTheCache) {
+  // n = m = 256, dk = dv = 16 float32, 16 KiB cache: S and P (256 KiB each) do not fit. S is
+  // written once (write-allocate fill + write-back) and read once by the softmax (its row
+  // stays for max and exp); P is written by the softmax, read by the second GEMM.
+  const auto t = Traffic(AttentionOnf(Form::kNaive), AttentionSizes(Form::kNaive, 256, 256, 16, 16),
+                         CacheSpec{16 << 10, 64, 4, 1});
+  const double nm = 256.0 * 256 * 4;
+  EXPECT_DOUBLE_EQ(t.at("S").stored, nm);
+  EXPECT_DOUBLE_EQ(t.at("S").loaded, 2 * nm);
+  EXPECT_DOUBLE_EQ(t.at("P").stored, nm);
+  EXPECT_DOUBLE_EQ(t.at("P").loaded, 2 * nm);
+}
+
+TEST(CostFootprint, CompulsoryFootprintIsTheArrays) {
+  const auto f = Footprint(AttentionOnf(Form::kDnf), AttentionSizes(Form::kDnf, 64, 32, 16, 8), 64, 8);
+  EXPECT_DOUBLE_EQ(f.at("q"), 64.0 * 16 * 8);
+  EXPECT_DOUBLE_EQ(f.at("k"), 32.0 * 16 * 8);
+  EXPECT_DOUBLE_EQ(f.at("v"), 32.0 * 8 * 8);
+  EXPECT_DOUBLE_EQ(f.at("out"), 64.0 * 8 * 8);
+}
+
+}  // namespace
+}  // namespace moa::cost

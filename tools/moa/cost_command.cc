@@ -1,0 +1,219 @@
+// `moa cost`: the cost model's prediction for attention — naive (S and P materialised) vs the
+// three-pass DNF vs the lifted one-pass form — bytes per memory level, flops, time, energy and
+// speed-up, the recommended tiles, and the two data-movement regimes per cache level.
+#include <cstdio>
+#include <iomanip>
+#include <iostream>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <thread>
+
+#include "commands.h"
+#include "cost/cost.h"
+#include "cost/machine_model.h"
+#include "moa/error.h"
+
+namespace moa::cli {
+namespace {
+
+struct CostFlags {
+  int64_t n = 4096, m = 0, dk = 128, dv = 0, b = 1, h = 1;
+  std::string dtype = "float32";
+  int threads = 0;
+  std::string machine;
+  bool measure = false;
+  int64_t bq = 0, bk = 0;
+  bool json = false;
+};
+
+// "1.23 GB", "456 MB" (decimal units, as bandwidths are quoted).
+std::string Bytes(double b) {
+  const char* units[] = {"B", "kB", "MB", "GB", "TB"};
+  int u = 0;
+  while (b >= 1000 && u < 4) {
+    b /= 1000;
+    ++u;
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof buf, u == 0 ? "%.0f %s" : "%.3g %s", b, units[u]);
+  return buf;
+}
+
+std::string Num(double x, const char* fmt = "%.3g") {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, fmt, x);
+  return buf;
+}
+
+nlohmann::json PredictionJson(const cost::Prediction& p) {
+  nlohmann::json levels = nlohmann::json::array();
+  for (const cost::LevelCost& l : p.levels) {
+    nlohmann::json arrays = nlohmann::json::object();
+    for (const auto& [name, b] : l.per_array)
+      arrays[name] = {{"loaded", b.loaded}, {"stored", b.stored}};
+    levels.push_back({{"level", l.level},
+                      {"source", l.source},
+                      {"capacity", l.capacity},
+                      {"loaded_bytes", l.loaded},
+                      {"stored_bytes", l.stored},
+                      {"bandwidth", l.bandwidth},
+                      {"seconds", l.seconds},
+                      {"joules", l.joules},
+                      {"arrays", arrays}});
+  }
+  nlohmann::json j = {{"form", cost::FormName(p.form)},
+                      {"threads_used", p.threads_used},
+                      {"flops", p.flops()},
+                      {"fma", p.fma},
+                      {"other_flops", p.other_flops},
+                      {"exps", p.exps},
+                      {"levels", levels},
+                      {"compute_s", p.compute_s},
+                      {"memory_s", p.memory_s},
+                      {"bound", p.bound},
+                      {"time_s", p.time_s},
+                      {"time_no_overlap_s", p.time_no_overlap_s},
+                      {"energy_j", p.energy_j}};
+  if (p.form == cost::Form::kLifted) {
+    j["bq"] = p.bq;
+    j["bk"] = p.bk;
+  }
+  return j;
+}
+
+void RunCost(const CostFlags& f) {
+  cost::Problem problem;
+  problem.n = f.n;
+  problem.m = f.m > 0 ? f.m : f.n;
+  problem.dk = f.dk;
+  problem.dv = f.dv > 0 ? f.dv : f.dk;
+  problem.batch = f.b;
+  problem.heads = f.h;
+  problem.dtype = cost::ParseDtype(f.dtype);
+  problem.threads = f.threads > 0 ? f.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  cost::CheckProblem(problem);
+  UserCheck((f.bq == 0) == (f.bk == 0), "--bq and --bk: give both tile sizes or neither");
+
+  cost::MachineModel machine;
+  if (!f.machine.empty()) {
+    machine = cost::LoadMachine(f.machine);
+  } else if (f.measure) {
+    std::cerr << "moa cost: measuring this machine (moa peak; a few seconds)...\n";
+    machine = cost::MeasureMachine(problem.threads);
+  } else {
+    machine = cost::DefaultMachine();
+  }
+
+  cost::Tiles tiles = cost::RecommendTiles(machine, problem.n, problem.m, problem.dk, problem.dv,
+                                           problem.dtype, problem.threads,
+                                           problem.batch * problem.heads);
+  const int64_t bq = f.bq > 0 ? f.bq : tiles.bq, bk = f.bk > 0 ? f.bk : tiles.bk;
+  const cost::Prediction preds[3] = {
+      cost::Predict(machine, problem, cost::Form::kNaive),
+      cost::Predict(machine, problem, cost::Form::kDnf),
+      cost::Predict(machine, problem, cost::Form::kLifted, bq, bk)};
+  const std::vector<cost::Regime> regimes = cost::Regimes(machine, problem, bq, bk);
+
+  if (f.json) {
+    nlohmann::json forms = nlohmann::json::array();
+    for (const cost::Prediction& p : preds) {
+      nlohmann::json j = PredictionJson(p);
+      j["speedup_vs_naive"] = preds[0].time_s / p.time_s;
+      forms.push_back(j);
+    }
+    nlohmann::json regs = nlohmann::json::array();
+    for (const cost::Regime& r : regimes)
+      regs.push_back({{"level", r.level},
+                      {"capacity", r.capacity},
+                      {"kv_bytes", r.kv_bytes},
+                      {"kv_fits", r.kv_fits},
+                      {"crossover_n", r.crossover_n},
+                      {"compulsory_bytes", r.compulsory_bytes},
+                      {"bound_bytes", r.bound_bytes},
+                      {"bound_formula", r.bound_formula},
+                      {"model_bytes", r.model_bytes}});
+    const nlohmann::json out = {
+        {"problem",
+         {{"n", problem.n}, {"m", problem.m}, {"dk", problem.dk}, {"dv", problem.dv},
+          {"b", problem.batch}, {"h", problem.heads}, {"dtype", cost::DtypeName(problem.dtype)},
+          {"threads", problem.threads}}},
+        {"machine_measured", machine.measured},
+        {"machine", cost::ToJson(machine)},
+        {"recommended_tiles", {{"bq", tiles.bq}, {"bk", tiles.bk}, {"time_s", tiles.time_s}}},
+        {"forms", forms},
+        {"regimes", regs}};
+    std::cout << out.dump(2) << "\n";
+    return;
+  }
+
+  std::cout << "attention n=" << problem.n << " m=" << problem.m << " dk=" << problem.dk
+            << " dv=" << problem.dv << " b=" << problem.batch << " h=" << problem.heads << " "
+            << cost::DtypeName(problem.dtype) << ", " << problem.threads << " thread(s)\n";
+  std::cout << "machine: " << machine.cpu
+            << (machine.measured ? " (measured)" : "  ** UNMEASURED default description: "
+                                                  "run `moa peak --output m.json`, pass --machine m.json **")
+            << "\n\n";
+  std::cout << "bytes moved into each level (from the next slower one); registers = all loads "
+               "and stores issued\n";
+  std::cout << std::left << std::setw(22) << "form";
+  for (const cost::LevelCost& l : preds[0].levels)
+    std::cout << std::right << std::setw(11) << (l.level == "registers" ? "reg<-L1" : l.level + "<-" + l.source);
+  std::cout << std::setw(10) << "GFLOP" << std::setw(9) << "Gexp" << std::setw(11) << "time_s"
+            << std::setw(11) << "no-ovl_s" << std::setw(14) << "bound" << std::setw(10)
+            << "energy_J" << std::setw(9) << "speedup" << "\n";
+  for (const cost::Prediction& p : preds) {
+    std::string name = cost::FormName(p.form);
+    if (p.form == cost::Form::kLifted)
+      name += " " + std::to_string(p.bq) + "x" + std::to_string(p.bk);
+    std::cout << std::left << std::setw(22) << name << std::right;
+    for (const cost::LevelCost& l : p.levels) std::cout << std::setw(11) << Bytes(l.bytes());
+    std::cout << std::setw(10) << Num(p.flops() / 1e9) << std::setw(9) << Num(p.exps / 1e9)
+              << std::setw(11) << Num(p.time_s) << std::setw(11) << Num(p.time_no_overlap_s)
+              << std::setw(14) << p.bound << std::setw(10) << Num(p.energy_j) << std::setw(9)
+              << Num(preds[0].time_s / p.time_s, "%.2fx") << "\n";
+  }
+  std::cout << "\nrecommended tiles (min predicted time, lifted form): Bq=" << tiles.bq
+            << " Bk=" << tiles.bk << "\n\n";
+  std::cout << "data-movement regimes of the fused form, one head (Dao et al. 2022 Thm 2 / Prop 3; "
+               "Saha & Ye 2024):\n";
+  std::cout << std::left << std::setw(6) << "level" << std::right << std::setw(11) << "capacity"
+            << std::setw(11) << "K+V" << std::setw(9) << "fits" << std::setw(13) << "crossover_n"
+            << std::setw(13) << "compulsory" << std::setw(14) << "Theta-bound" << std::setw(16)
+            << "formula" << std::setw(13) << "model" << "\n";
+  for (const cost::Regime& r : regimes) {
+    std::cout << std::left << std::setw(6) << r.level << std::right << std::setw(11)
+              << Bytes(static_cast<double>(r.capacity)) << std::setw(11) << Bytes(r.kv_bytes)
+              << std::setw(9) << (r.kv_fits ? "yes" : "no") << std::setw(13) << r.crossover_n
+              << std::setw(13) << Bytes(r.compulsory_bytes) << std::setw(14) << Bytes(r.bound_bytes)
+              << std::setw(16) << r.bound_formula << std::setw(13) << Bytes(r.model_bytes) << "\n";
+  }
+  std::cout << "  K and V fit (n <= crossover_n, m = n): traffic O(n(dk+dv)) = compulsory; beyond, "
+               "Theta(n m d^2/M) (M >= d^2 words) or Theta(n m d/sqrt M) (M < d^2): constants "
+               "not given by the theorems (shown with constant 1)\n";
+}
+
+}  // namespace
+
+void AddCost(CLI::App& app) {
+  auto f = std::make_shared<CostFlags>();
+  CLI::App* cmd = app.add_subcommand(
+      "cost", "Predicted data movement, time and energy: naive vs three-pass DNF vs lifted");
+  cmd->add_option("--n", f->n, "query length")->capture_default_str();
+  cmd->add_option("--m", f->m, "key/value length (default: n)");
+  cmd->add_option("--dk", f->dk, "query/key head dim")->capture_default_str();
+  cmd->add_option("--dv", f->dv, "value head dim (default: dk)");
+  cmd->add_option("--b", f->b, "batch")->capture_default_str();
+  cmd->add_option("--h", f->h, "heads")->capture_default_str();
+  cmd->add_option("--dtype", f->dtype, "float64, float32 or bfloat16")->capture_default_str();
+  cmd->add_option("--threads", f->threads, "threads (default: online cores)");
+  cmd->add_option("--machine", f->machine, "machine description from `moa peak --output FILE`");
+  cmd->add_flag("--measure", f->measure, "measure this machine now (~5 s) instead of the default");
+  cmd->add_option("--bq", f->bq, "query tile of the lifted form (default: recommended)");
+  cmd->add_option("--bk", f->bk, "key/value tile of the lifted form (default: recommended)");
+  cmd->add_flag("--json", f->json, "print JSON");
+  cmd->callback([f] { RunCost(*f); });
+}
+
+}  // namespace moa::cli
