@@ -15,6 +15,8 @@
 #include <string>
 #include <vector>
 
+#include <sys/resource.h>
+
 #include "commands.h"
 #include "moa/attention.h"
 #include "moa/error.h"
@@ -100,7 +102,14 @@ struct Record {
   std::string why;
   double median_s = 0, gflops = 0, peak_gflops = 0, speedup = 0;
   int reps = 0;
+  double peak_rss_mib = 0;  // the process's peak resident memory so far (monotonic over a sweep)
 };
+
+double PeakRssMib() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return usage.ru_maxrss / 1024.0;  // Linux reports KiB
+}
 
 // Runs f once to warm up, then until at least 3 runs and min_time seconds; returns the median.
 template <typename F>
@@ -192,10 +201,12 @@ void RunBench(const BenchFlags& flags) {
             r.median_s = MedianSeconds([&] { Attention(q, k, v, o, options); }, flags.min_time,
                                        &r.reps);
             r.gflops = flops / r.median_s / 1e9;
+            r.peak_rss_mib = PeakRssMib();
             std::cerr << "[" << done << "/" << total << "] " << r.impl << " " << r.dtype
                       << " n=" << n << " d=" << d << " threads=" << threads << ": "
                       << std::setprecision(4) << r.median_s << " s, " << std::setprecision(1)
-                      << r.gflops << " GFLOP/s\n";
+                      << r.gflops << " GFLOP/s, peak RSS " << r.peak_rss_mib << " MiB (q, k, v, o: "
+                      << 4.0 * heads * n * d * DTypeSize(dtype) / (1 << 20) << " MiB)\n";
             records.push_back(r);
           }
       }
@@ -221,7 +232,8 @@ void RunBench(const BenchFlags& flags) {
                           {"causal", flags.causal}, {"reps", r.reps},
                           {"fraction_of_peak", r.gflops / r.peak_gflops},
                           {"target", AttentionKernelTarget()},
-                          {"bf16_gemm", Bf16GemmPath()}};
+                          {"bf16_gemm", Bf16GemmPath()},
+                          {"peak_rss_mib", r.peak_rss_mib}};
       if (r.speedup > 0) j["speedup_vs_naive"] = r.speedup;
       out.push_back(j);
     }
