@@ -78,7 +78,7 @@ std::vector<CacheLevel> OsCaches();
 
 // Measures rates on this machine (about `seconds` in total; each number is the median of 5
 // repeats) and fills in cache geometry and the cited energy constants.
-MachineModel MeasureMachine(int threads, double seconds = 4.0);
+MachineModel MeasureMachine(int threads, double seconds = 3.0);
 
 nlohmann::json ToJson(const MachineModel& machine);
 // Throws moa::Error naming the missing or malformed field ("machine file: field 'caches[1].bytes'

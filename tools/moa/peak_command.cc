@@ -19,7 +19,7 @@ namespace {
 
 struct PeakFlags {
   int threads = 0;
-  double seconds = 4.0;
+  double seconds = 3.0;
   bool json = false;
   std::string output;
 };
