@@ -44,21 +44,6 @@ void RunRun(const RunArgs& args) {
       given[name] = v;
     }
   }
-  std::map<std::string, Array> inputs;
-  for (const std::string& in : args.inputs) {
-    const auto [name, path] = SplitAssignment(in, "--input");
-    inputs.emplace(name, io::ReadNpy(path));
-  }
-  const Bindings sizes = driver::BindSizes(d.spec, inputs, given);
-  const std::vector<std::string> drawn = driver::DrawMissingInputs(d.spec, sizes, args.seed, &inputs);
-  if (!drawn.empty()) {
-    std::string names;
-    for (const std::string& n : drawn) names += (names.empty() ? "" : ", ") + n;
-    std::cerr << "moa run: drew random inputs " << names << " (seed " << args.seed
-              << "; real: standard normal, bool: true with p = 0.8)\n";
-  }
-  const std::vector<Array> results = driver::Run(d, sizes, inputs);
-
   // Where each output goes: a single unnamed --output takes the only output.
   std::map<std::string, std::string> files;
   for (const std::string& o : args.outputs) {
@@ -74,6 +59,21 @@ void RunRun(const RunArgs& args) {
     UserCheck(known, "--output ", o, ": the spec returns no value named '", name, "'");
     files[name] = path;
   }
+  std::map<std::string, Array> inputs;
+  for (const std::string& in : args.inputs) {
+    const auto [name, path] = SplitAssignment(in, "--input");
+    inputs.emplace(name, io::ReadNpy(path));
+  }
+  const Bindings sizes = driver::BindSizes(d.spec, inputs, given);
+  const std::vector<std::string> drawn = driver::DrawMissingInputs(d.spec, sizes, args.seed, &inputs);
+  if (!drawn.empty()) {
+    std::string names;
+    for (const std::string& n : drawn) names += (names.empty() ? "" : ", ") + n;
+    std::cerr << "moa run: drew random inputs " << names << " (seed " << args.seed
+              << "; real: standard normal, bool: true with p = 0.8)\n";
+  }
+  const std::vector<Array> results = driver::Run(d, sizes, inputs);
+
   nlohmann::json report = {{"sizes", sizes}, {"seed", args.seed}, {"random_inputs", drawn}};
   report["outputs"] = nlohmann::json::array();
   for (size_t k = 0; k < results.size(); ++k) {
