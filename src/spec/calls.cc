@@ -171,6 +171,15 @@ Value TensorOp(Call& c, const std::string& op) {
     auto a = c.Bind({"other"}, 1);
     return BinaryOperator(cx, "@", c.self, *a[0], c.args.loc);
   }
+  if (op == "outer") {  // 1-D only, as torch.outer
+    auto a = c.Bind({"vec2"}, 1);
+    const Expr x = c.Tensor();
+    const Expr y = cx.AsTensor(*a[0], c.Of("vec2"));
+    if (x->shape.size() != 1 || y->shape.size() != 1)
+      cx.Fail(c.args.loc, "'" + c.display + "' needs two 1-D tensors, got shapes " + ToString(x->shape) + " and " +
+                              ToString(y->shape));
+    return c.Done([&] { return expr::Outer(BinaryOp::kMul, x, y); });
+  }
   if (op == "where" && c.method) {  // x.where(cond, y) = torch.where(cond, x, y)
     auto a = c.Bind({"condition", "other"}, 2);
     const Expr x = c.Tensor();
@@ -325,7 +334,7 @@ Value CallFunction(const Context& cx, const std::string& path, const std::string
   }
   static const std::set<std::string> kTensorOps = {
       "exp", "log", "sqrt", "abs", "neg", "negative", "reciprocal", "rsqrt", "transpose", "permute", "flip",
-      "softmax", "amax", "sum", "mean", "max", "masked_fill", "matmul", "tril", "triu"};
+      "softmax", "amax", "sum", "mean", "max", "masked_fill", "matmul", "tril", "triu", "outer"};
   std::string op;
   if (path.rfind("torch.nn.functional.", 0) == 0) {
     op = path.substr(20);

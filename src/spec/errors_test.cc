@@ -209,6 +209,8 @@ const BodyCase kBodyCases[] = {
      "t.py:8:31: error: 'keepdim' of 'amax' must be True or False, got the number 1"},
     {"q: \"n dk\"", "return q.transpose(0, 1.5)", "",
      "t.py:8:27: error: 'dim1' of 'transpose' must be an integer constant, got the number 1.5"},
+    {"q: \"n dk\"", "return torch.outer(q, q)", "",
+     "t.py:8:18: error: 'torch.outer' needs two 1-D tensors, got shapes <n dk> and <n dk>"},
     {"q: \"n dk\"", "return q.transpose(0, 10 ** 30)", "",
      "t.py:8:27: error: 'dim1' of 'transpose' must be an integer constant, got the number 1e+30"},
     {"q: \"n dk\"", "return q.transpose(0, q.size(0))", "",

@@ -313,6 +313,15 @@ TEST(SpecParse, CatAlongAnyDim) {
   EXPECT_EQ(RootKind(s), expr::Kind::kPermute);
 }
 
+TEST(SpecParse, OuterProduct) {
+  for (const char* e : {"torch.outer(a, b)", "a.outer(b)"}) {
+    const Spec s = ParseBody(R"(a: "n", b: "m")", std::string("return ") + e);
+    EXPECT_EQ(RootKind(s), expr::Kind::kOuter) << e;
+    EXPECT_EQ(s.outputs[0]->binary, BinaryOp::kMul);
+    EXPECT_EQ(OutShape(s), "<n m>");
+  }
+}
+
 TEST(SpecParse, ArithmeticAndScalars) {
   const Spec s = ParseBody(kX, "return -x * 2 + 1 / x - (3 - 1) ** 2 + x ** 2 + x ** 0.5");
   EXPECT_EQ(OutShape(s), "<n m>");
