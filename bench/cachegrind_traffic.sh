@@ -28,6 +28,8 @@ driver="$build/bench/moa_traffic_driver"
 ll_bytes="${LL%%,*}"
 d1_bytes="${D1%%,*}"
 line="${LL##*,}"
+ll_ways="$(echo "$LL" | cut -d, -f2)"
+d1_ways="$(echo "$D1" | cut -d, -f2)"
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 
@@ -37,7 +39,8 @@ printf "%-7s %6s %14s %14s %7s %14s %14s %7s\n" form n model_LL_B cachegrind_LL_
 run() {
   local form="$1" n="$2"
   local pred
-  pred="$("$driver" --form "$form" --n "$n" --d "$D" --bq "$BQ" --bk "$BK" --d1 "$d1_bytes" --ll "$ll_bytes" --line "$line" --predict)"
+  pred="$("$driver" --form "$form" --n "$n" --d "$D" --bq "$BQ" --bk "$BK" --d1 "$d1_bytes" --ll "$ll_bytes" --line "$line" \
+    --d1-ways "$d1_ways" --ll-ways "$ll_ways" --predict)"
   local model_d1="${pred% *}" model_ll="${pred#* }"
   valgrind --tool=cachegrind --cache-sim=yes --I1=32768,8,64 --D1="$D1" --LL="$LL" \
     --cachegrind-out-file="$tmp/cg.out" "$driver" --form "$form" --n "$n" --d "$D" --bq "$BQ" \

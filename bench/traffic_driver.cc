@@ -24,7 +24,7 @@ struct Args {
   std::string form = "naive";
   int64_t n = 256, d = 32, bq = 32, bk = 32;
   int64_t d1 = 32 << 10, ll = 256 << 10;
-  int line = 64;
+  int line = 64, d1_ways = 8, ll_ways = 8;
   bool predict = false;
 };
 
@@ -181,6 +181,8 @@ Args Parse(int argc, char** argv) {
     else if (f == "--d1") a.d1 = Int("--d1", v);
     else if (f == "--ll") a.ll = Int("--ll", v);
     else if (f == "--line") a.line = static_cast<int>(Int("--line", v));
+    else if (f == "--d1-ways") a.d1_ways = static_cast<int>(Int("--d1-ways", v));
+    else if (f == "--ll-ways") a.ll_ways = static_cast<int>(Int("--ll-ways", v));
     else throw moa::Error("unknown flag '" + f + "'");
   }
   moa::UserCheck(a.form == "naive" || a.form == "dnf" || a.form == "lifted",
@@ -204,8 +206,8 @@ int main(int argc, char** argv) {
       const auto onf = moa::cost::AttentionOnf(form);
       const auto sizes = moa::cost::AttentionSizes(form, a.n, a.n, a.d, a.d, a.bq, a.bk);
       double d1 = 0, ll = 0;
-      for (const auto& [name, b] : moa::cost::Traffic(onf, sizes, {a.d1, a.line, 4, 1})) d1 += b.loaded;
-      for (const auto& [name, b] : moa::cost::Traffic(onf, sizes, {a.ll, a.line, 4, 1})) ll += b.loaded;
+      for (const auto& [name, b] : moa::cost::Traffic(onf, sizes, {a.d1, a.line, 4, 1, a.d1_ways})) d1 += b.loaded;
+      for (const auto& [name, b] : moa::cost::Traffic(onf, sizes, {a.ll, a.line, 4, 1, a.ll_ways})) ll += b.loaded;
       std::printf("%.0f %.0f\n", d1, ll);
       return 0;
     }

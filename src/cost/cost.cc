@@ -95,7 +95,7 @@ Prediction Predict(const MachineModel& machine, const Problem& problem, Form for
     lc.capacity = c.bytes;
     const bool last = i + 1 == machine.caches.size();
     lc.source = last ? "DRAM" : machine.caches[i + 1].name;
-    CacheSpec spec{c.bytes, c.line_bytes, eb, c.shared ? 1 : split};
+    CacheSpec spec{c.bytes, c.line_bytes, eb, c.shared ? 1 : split, c.ways};
     for (const auto& [array, bytes] : Traffic(onf, sizes, spec)) {
       ArrayBytes scaled{bytes.loaded * heads, bytes.stored * heads};
       lc.per_array[array] = scaled;
@@ -187,7 +187,7 @@ std::vector<Regime> Regimes(const MachineModel& machine, const Problem& problem,
     }
     double bytes = 0;
     for (const auto& [array, b] : Traffic(onf, sizes, CacheSpec{c.bytes, c.line_bytes,
-                                                                 static_cast<int>(eb), 1}))
+                                                                 static_cast<int>(eb), 1, c.ways}))
       bytes += b.loaded + b.stored;
     r.model_bytes = bytes;
     out.push_back(r);

@@ -6,6 +6,8 @@
 #include <cstdlib>
 #include <set>
 #include <tuple>
+#include <unordered_map>
+#include <unordered_set>
 
 #include "moa/error.h"
 #include "moa/shape.h"
@@ -118,22 +120,99 @@ class Analyzer {
   }
 
   // Lines of `array` moved into (or, stores_only, written back from) the cache while x runs.
+  // A loop keeps its reuse when one iteration's footprint stays in the cache (then the whole
+  // loop moves its footprint once), a sequence when all of it does; `Lost` is the share of the
+  // array's lines that do not stay (0 or 1 for a fully associative cache), and the cost is
+  // interpolated between keeping all reuse and costing each iteration or statement alone.
   double TrafficLines(const Node& x, const std::string& array, bool stores_only) {
-    const double capacity = static_cast<double>(spec_.capacity);
     if (x.kind == Node::kLeaf) return Lines(x, array, true, stores_only);
-    if (FootprintBytes(x, true) <= capacity) return Lines(x, array, true, stores_only);
-    if (x.kind == Node::kLoop) {
-      if (FootprintBytes(x, false) <= capacity) return Lines(x, array, true, stores_only);
-      double per_iteration = 0;
-      for (const Node& c : x.children) per_iteration += TrafficLines(c, array, stores_only);
-      return static_cast<double>(x.trip) * per_iteration;
-    }
-    double total = 0;
-    for (const Node& c : x.children) total += TrafficLines(c, array, stores_only);
-    return total;
+    const double whole = Lines(x, array, true, stores_only);
+    const double lost = Lost(x, /*own=*/x.kind != Node::kLoop, array);
+    if (lost == 0) return whole;
+    double split = 0;
+    for (const Node& c : x.children) split += TrafficLines(c, array, stores_only);
+    if (x.kind == Node::kLoop) split *= static_cast<double>(x.trip);
+    return whole + lost * std::max(0.0, split - whole);
   }
 
  private:
+  // Share of `array`'s lines in x's footprint (own: the whole loop; else one iteration) that the
+  // cache cannot keep. Fully associative (ways = 0): 0 when the footprint fits, else 1. With
+  // ways, lines map to sets by address (arrays start on a page boundary, variables of enclosing
+  // loops at 0; accesses of more than 2^14 lines spread evenly) and the lines of every set asked
+  // to hold more than `ways` lines are lost: LRU keeps none of a cyclic set that overflows.
+  double Lost(const Node& x, bool own, const std::string& array) {
+    const bool fits = FootprintBytes(x, own) <= static_cast<double>(spec_.capacity);
+    if (spec_.ways <= 0) return fits ? 0.0 : 1.0;
+    const auto key = std::make_pair(&x, own);
+    auto it = lost_memo_.find(key);
+    if (it == lost_memo_.end()) it = lost_memo_.emplace(key, SetOverflow(x, own)).first;
+    const auto found = it->second.find(array);
+    return found == it->second.end() ? 0.0 : found->second;
+  }
+
+  std::map<std::string, double> SetOverflow(const Node& x, bool own) {
+    const int64_t sets = std::max<int64_t>(1, spec_.capacity / (int64_t{spec_.line} * spec_.ways));
+    std::vector<double> load(static_cast<size_t>(sets), 0.0);
+    double even = 0;
+    std::map<std::string, std::unordered_set<int64_t>> listed;
+    std::map<std::string, double> spread;  // lines of accesses too large to list
+    for (const std::string& a : arrays_) {
+      std::map<std::string, int64_t> bound;
+      if (own && x.kind == Node::kLoop) bound[x.var] = x.trip;
+      std::set<Signature> sigs;
+      Collect(x, a, false, &bound, &sigs, /*top=*/true);
+      for (const Signature& sig : sigs) {
+        if (!ListLines(sig, &listed[a])) spread[a] += SignatureLines(sig);
+      }
+      double cap = array_lines_.count(a) ? array_lines_.at(a) : 0;
+      const double spread_lines = std::min(spread[a], std::max(0.0, cap - listed[a].size()));
+      spread[a] = spread_lines;
+      even += spread_lines / static_cast<double>(sets);
+      for (int64_t l : listed[a]) load[static_cast<size_t>(l % sets)] += 1;
+    }
+    double overflowing_sets = 0;
+    for (double l : load) overflowing_sets += (l + even > spec_.ways) ? 1 : 0;
+    std::map<std::string, double> out;
+    for (const std::string& a : arrays_) {
+      double lost = 0, total = 0;
+      for (int64_t l : listed[a]) {
+        total += 1;
+        if (load[static_cast<size_t>(l % sets)] + even > spec_.ways) lost += 1;
+      }
+      total += spread[a];
+      lost += spread[a] * overflowing_sets / static_cast<double>(sets);
+      out[a] = total > 0 ? lost / total : 0.0;
+    }
+    return out;
+  }
+
+  // Adds the line indices of `sig` to `lines`; false (nothing added) when it has too many.
+  bool ListLines(const Signature& sig, std::unordered_set<int64_t>* lines) const {
+    if (SignatureLines(sig) > (1 << 14)) return false;
+    int64_t run = 1;
+    size_t k = 0;
+    while (k < sig.bound.size() && sig.bound[k].first == run) {
+      run *= sig.bound[k].second;
+      ++k;
+    }
+    double runs = 1;
+    for (size_t j = k; j < sig.bound.size(); ++j) runs *= static_cast<double>(sig.bound[j].second);
+    if (runs > (1 << 14)) return false;
+    std::vector<int64_t> idx(sig.bound.size() - k, 0);
+    const int64_t eb = spec_.elem_bytes, line = spec_.line;
+    for (;;) {
+      int64_t offset = sig.constant;
+      for (size_t j = 0; j < idx.size(); ++j) offset += sig.bound[k + j].first * idx[j];
+      const int64_t first = offset * eb / line, last = ((offset + run) * eb - 1) / line;
+      for (int64_t l = first; l <= last; ++l) lines->insert(l);
+      size_t j = 0;
+      while (j < idx.size() && ++idx[j] == sig.bound[k + j].second) idx[j++] = 0;
+      if (j == idx.size()) break;
+    }
+    return true;
+  }
+
   void Collect(const Node& x, const std::string& array, bool stores_only,
                std::map<std::string, int64_t>* bound, std::set<Signature>* sigs, bool top) {
     if (x.kind == Node::kLoop && !top) (*bound)[x.var] = x.trip;
@@ -182,6 +261,7 @@ class Analyzer {
   std::vector<std::string> arrays_;
   Node root_;
   std::map<std::tuple<const Node*, bool, std::string, bool>, double> lines_memo_;
+  std::map<std::pair<const Node*, bool>, std::map<std::string, double>> lost_memo_;
 };
 
 // True when the scalar uses no load, named scalar or index: a compiler folds it once.

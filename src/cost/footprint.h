@@ -14,8 +14,12 @@
 //    footprint: data reused across its iterations (temporally, or the rest of a line) hits.
 //    Otherwise each iteration is costed on its own (no reuse across iterations), and the
 //    statements of a body that does not fit are costed separately (no reuse between siblings).
-//    This is LRU on a fully associative cache with the whole capacity usable: conflict misses,
-//    prefetching and partial reuse of a working set slightly larger than the cache are not modelled.
+//    With ways = 0 this is LRU on a fully associative cache with the whole capacity usable.
+//    With ways > 0 the footprint is also mapped onto sets by address (arrays page-aligned): the
+//    lines of sets asked to hold more lines than ways lose their reuse, the others keep it, and
+//    the traffic is interpolated by that share — which catches power-of-two strides (a column
+//    of S with a 4 KiB row pitch lands in a few sets) and working sets just over the capacity.
+//    Prefetching, replacement other than LRU and inclusion between levels are not modelled.
 //  * Loads and write-allocate fills count as loaded bytes; dirty lines written back count as stored
 //    bytes. Named scalars (Let / Accum) live in registers.
 //  * `outer_split` = p models p threads splitting every top-level loop into contiguous chunks, each
@@ -56,6 +60,7 @@ struct CacheSpec {
   int line = 64;         // bytes
   int elem_bytes = 8;
   int64_t outer_split = 1;  // threads sharing the top-level loops, each with its own cache
+  int ways = 0;             // associativity; 0 = fully associative
 };
 
 // Bytes moved between a cache of `spec.capacity` and the next slower level, per array.

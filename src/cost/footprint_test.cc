@@ -46,6 +46,17 @@ TEST(CostFootprint, ColumnWalkCostsALinePerElementUnlessTheColumnStays) {
   EXPECT_DOUBLE_EQ(Traffic(o, {}, CacheSpec{8192, 64, 4, 1}).at("a").loaded, 64.0 * 256 * 4);
 }
 
+TEST(CostFootprint, PowerOfTwoPitchConflictsInASetAssociativeCache) {
+  // Column walk again, 8 KiB 2-way (64 sets). A 1 KiB pitch (16 lines) puts the column's 64 lines
+  // in 4 sets, 16 lines each for 2 ways: no reuse, a line per element, as without the capacity.
+  const onf::Onf pow2 = Sweep(256, 64, 1, 256);
+  EXPECT_DOUBLE_EQ(Traffic(pow2, {}, CacheSpec{8192, 64, 4, 1, 2}).at("a").loaded, 256.0 * 64 * 64);
+  EXPECT_DOUBLE_EQ(Traffic(pow2, {}, CacheSpec{8192, 64, 4, 1, 0}).at("a").loaded, 64.0 * 256 * 4);
+  // Padding the pitch by one line (17 lines, coprime to 64 sets): one line per set, reuse is back.
+  const onf::Onf padded = Sweep(256, 64, 1, 256 + 16);
+  EXPECT_DOUBLE_EQ(Traffic(padded, {}, CacheSpec{8192, 64, 4, 1, 2}).at("a").loaded, 64.0 * 256 * 4);
+}
+
 TEST(CostFootprint, ThreadsEachLoadWhatTheirChunkNeeds) {
   // Two threads split x; each streams its half once: same total for a stream.
   const onf::Onf o = Sweep(64, 256, 256, 1);
