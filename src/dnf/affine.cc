@@ -37,6 +37,14 @@ Affine Affine::operator*(const Extent& factor) const {
   return r;
 }
 
+Affine Affine::Substitute(const std::string& var, const Affine& value) const {
+  auto it = terms_.find(var);
+  if (it == terms_.end()) return *this;
+  Affine rest = *this;
+  rest.terms_.erase(var);
+  return rest + value * it->second;
+}
+
 int64_t Affine::Evaluate(const IndexEnv& vars, const Bindings& sizes) const {
   int64_t x = offset_.Evaluate(sizes);
   for (const auto& [v, c] : terms_) {

@@ -29,6 +29,8 @@ class Affine {
   const Extent& offset() const { return offset_; }
   const std::map<std::string, Extent>& terms() const { return terms_; }
   bool Uses(const std::string& var) const { return terms_.count(var) > 0; }
+  // This expression with `var` replaced by `value` (dimension lifting: i ↦ io·T + ii).
+  Affine Substitute(const std::string& var, const Affine& value) const;
 
   int64_t Evaluate(const IndexEnv& vars, const Bindings& sizes) const;
   // "i", "m - 1 - i", "i·dk + k", "0"; `ascii` writes '*' for '·'.

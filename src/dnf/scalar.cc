@@ -114,6 +114,15 @@ std::set<std::string> FreeVars(const Scalar& s) {
   return vars;
 }
 
+Scalar Substitute(const Scalar& s, const std::string& var, const Affine& value) {
+  if (s->kind == SKind::kFold && s->name == var) return s;  // bound here: not free below
+  SNode copy = *s;
+  for (Affine& a : copy.index) a = a.Substitute(var, value);
+  copy.offset = copy.offset.Substitute(var, value);
+  for (Scalar& a : copy.args) a = Substitute(a, var, value);
+  return std::make_shared<const SNode>(std::move(copy));
+}
+
 std::set<std::string> LoadedInputs(const Scalar& s) {
   std::set<std::string> names;
   std::function<void(const Scalar&)> walk = [&](const Scalar& x) {

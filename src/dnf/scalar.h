@@ -48,6 +48,8 @@ Scalar Ref(const std::string& name, std::vector<Affine> level = {});
 
 // Index variables used but not bound inside `s` (a fold binds its variable in its body).
 std::set<std::string> FreeVars(const Scalar& s);
+// `s` with the free index variable `var` replaced by `value` everywhere it is not bound.
+Scalar Substitute(const Scalar& s, const std::string& var, const Affine& value);
 // Names of the inputs `s` loads from.
 std::set<std::string> LoadedInputs(const Scalar& s);
 

@@ -28,12 +28,15 @@ spec::Spec LoadSpec(const std::string& path_or_name, bool builtin) {
   return spec::ParseFile(path_or_name);
 }
 
-Derivation Derive(spec::Spec spec, const std::map<std::string, Layout>& layouts) {
+Derivation Derive(spec::Spec spec, const std::map<std::string, Layout>& layouts,
+                  std::optional<lift::Tiles> tiles) {
   Derivation d;
   d.naive = dnf::NaiveIntermediates(spec.outputs);
   d.dnf = dnf::Derive(spec.inputs, spec.outputs, spec.output_names);
   d.buffers = dnf::NoMaterialisedArrays(d.dnf);
   d.onf = onf::Lower(d.dnf, layouts);
+  d.tiles = tiles;
+  if (tiles) d.lifted = lift::LowerOnePass(d.dnf, *tiles, layouts);
   d.spec = std::move(spec);
   return d;
 }
@@ -68,6 +71,12 @@ std::string ToText(const Derivation& d, bool steps) {
   os << "  " << (d.buffers.minimal ? "minimal: " : "NOT minimal: ") << d.buffers.why << "\n";
 
   os << "\n== ONF (operational normal form)\n" << onf::ToString(d.onf);
+  if (d.tiles) {
+    os << "\n== lifted ONF: one pass with the online-softmax monoid, queries lifted to <ceil(n/"
+       << d.tiles->query << ") " << d.tiles->query << ">, keys to <ceil(m/" << d.tiles->key << ") "
+       << d.tiles->key << ">; the tiles are its only temporaries\n"
+       << onf::ToString(d.lifted);
+  }
   return os.str();
 }
 
@@ -105,6 +114,8 @@ nlohmann::json ToJson(const Derivation& d, bool steps) {
                        {"elements", b.elements.ToString(true)}, {"note", b.note}});
   j["buffers"] = {{"entries", buffers}, {"minimal", d.buffers.minimal}, {"why", d.buffers.why}};
   j["onf"] = {{"text", onf::ToString(d.onf)}};
+  if (d.tiles)
+    j["lifted_onf"] = {{"text", onf::ToString(d.lifted)}, {"bq", d.tiles->query}, {"bk", d.tiles->key}};
   return j;
 }
 

@@ -4,12 +4,14 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <string>
 
 #include <nlohmann/json.hpp>
 
 #include "dnf/buffers.h"
 #include "dnf/dnf.h"
+#include "lift/online_softmax.h"
 #include "onf/onf.h"
 #include "spec/spec.h"
 
@@ -21,9 +23,14 @@ struct Derivation {
   dnf::Dnf dnf;
   dnf::BuffersReport buffers;
   onf::Onf onf;
+  std::optional<lift::Tiles> tiles;  // when asked for: the one-pass form lifted to these tiles
+  onf::Onf lifted;
 };
 
-Derivation Derive(spec::Spec spec, const std::map<std::string, Layout>& layouts = {});
+// With `tiles`, also lowers the one-pass lifted ONF (moa::Error when the spec has no
+// softmax-weighted sum to lift).
+Derivation Derive(spec::Spec spec, const std::map<std::string, Layout>& layouts = {},
+                  std::optional<lift::Tiles> tiles = std::nullopt);
 
 // A spec from a file path, or from a built-in's name when `builtin` is true.
 spec::Spec LoadSpec(const std::string& path_or_name, bool builtin);

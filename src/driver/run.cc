@@ -73,18 +73,19 @@ std::vector<std::string> DrawMissingInputs(const spec::Spec& spec, const Binding
 }
 
 std::vector<Array> Run(const Derivation& d, const Bindings& sizes, const std::map<std::string, Array>& inputs) {
+  const onf::Onf& program = d.tiles ? d.lifted : d.onf;
   onf::FlatBuffers flat;
-  for (const onf::Buffer& b : d.onf.buffers) {
+  for (const onf::Buffer& b : program.buffers) {
     if (b.role != onf::Role::kInput) continue;
     auto it = inputs.find(b.name);
     UserCheck(it != inputs.end(), "input '", b.name, "' is missing");
     // The ONF reads column-major buffers as the row-major data of the reversed axes.
     flat[b.name] = b.layout == Layout::kRowMajor ? it->second.data() : Transpose(it->second).data();
   }
-  onf::FlatBuffers out = onf::Interpret(d.onf, sizes, flat);
+  onf::FlatBuffers out = onf::Interpret(program, sizes, flat);
   std::vector<Array> results;
   for (const std::string& name : d.spec.output_names) {
-    for (const onf::Buffer& b : d.onf.buffers) {
+    for (const onf::Buffer& b : program.buffers) {
       if (b.name != name) continue;
       const Index shape = Evaluate(b.shape, sizes);
       if (b.layout == Layout::kRowMajor) {

@@ -22,7 +22,8 @@ Bindings BindSizes(const spec::Spec& spec, const std::map<std::string, Array>& i
 std::vector<std::string> DrawMissingInputs(const spec::Spec& spec, const Bindings& sizes, uint64_t seed,
                                            std::map<std::string, Array>* inputs);
 
-// Runs the ONF interpreter; outputs in the spec's order, as row-major arrays.
+// Runs the ONF interpreter on the lifted ONF when the derivation has one, else on the ONF;
+// outputs in the spec's order, as row-major arrays.
 std::vector<Array> Run(const Derivation& d, const Bindings& sizes, const std::map<std::string, Array>& inputs);
 
 }  // namespace moa::driver

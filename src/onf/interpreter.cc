@@ -107,8 +107,10 @@ class Program {
     c.op = s.op;
     switch (s.kind) {
       case StmtKind::kLoop: {
-        c.extent = s.extent.Evaluate(sizes_);
-        UserCheck(c.extent >= 0, "loop over ", s.name, " has negative extent ", s.extent.ToString(), " = ", c.extent);
+        const int64_t n = s.extent.Evaluate(sizes_);
+        UserCheck(n >= 0, "loop over ", s.name, " has negative extent ", s.extent.ToString(), " = ", n);
+        InternalCheck(s.divisor >= 1, "loop divisor ", s.divisor);
+        c.extent = (n + s.divisor - 1) / s.divisor;
         c.slot = var_count_++;
         const bool fresh = var_slots_.emplace(s.name, c.slot).second;
         InternalCheck(fresh, "index variable '", s.name, "' is bound twice");
@@ -119,6 +121,10 @@ class Program {
       case StmtKind::kLet:
         c.value = Compile(s.value);
         c.slot = ScalarSlot(s.name);
+        break;
+      case StmtKind::kGuard:
+        c.value = Compile(s.value);
+        for (const Stmt& b : s.body) c.body.push_back(Compile(b));
         break;
       case StmtKind::kAccum:
         c.value = Compile(s.value);
@@ -173,6 +179,10 @@ class Program {
       case StmtKind::kLet:
         scalars_[static_cast<size_t>(s.slot)] = Eval(s.value);
         return;
+      case StmtKind::kGuard:
+        if (Eval(s.value) != 0)
+          for (const CStmt& b : s.body) Exec(b);
+        return;
       case StmtKind::kAccum: {
         double& acc = scalars_[static_cast<size_t>(s.slot)];
         acc = Apply(s.op, acc, Eval(s.value));
@@ -207,7 +217,7 @@ FlatBuffers Interpret(const Onf& onf, const Bindings& sizes, const FlatBuffers& 
       UserCheck(shape[j] >= 0, "buffer '", b.name, "' has shape ", moa::ToString(b.shape), " = ",
                 moa::ToString(shape), " with a negative extent");
     const auto count = static_cast<size_t>(Product(shape));
-    if (b.role == Role::kOutput) {
+    if (b.role == Role::kOutput || b.role == Role::kTile) {
       buffers[b.name].assign(count, 0.0);
       continue;
     }

@@ -4,82 +4,88 @@
 #include <set>
 
 #include "moa/error.h"
+#include "onf/lowerer.h"
 #include "onf/onf.h"
 
 namespace moa::onf {
-namespace {
 
 using dnf::Affine;
 using dnf::Scalar;
 using dnf::SKind;
 
-class Lowerer {
- public:
-  Lowerer(const std::vector<Buffer>& buffers, const dnf::Dnf& dnf) {
-    for (const Buffer& b : buffers) buffers_[b.name] = &b;
-    for (const dnf::InputInfo& in : dnf.inputs) {
-      taken_.insert(in.name);
-      for (const Extent& e : in.shape)
-        for (const std::string& s : e.Symbols()) taken_.insert(s);
+Stmt Loop(const std::string& var, Extent extent, std::vector<Stmt> body, int64_t divisor) {
+  Stmt s{StmtKind::kLoop, var, std::move(extent), nullptr, BinaryOp::kAdd, {}, std::move(body)};
+  s.divisor = divisor;
+  return s;
+}
+Stmt Let(const std::string& name, Scalar value) {
+  return Stmt{StmtKind::kLet, name, {}, std::move(value), BinaryOp::kAdd, {}, {}};
+}
+Stmt Accum(const std::string& name, BinaryOp op, Scalar value) {
+  return Stmt{StmtKind::kAccum, name, {}, std::move(value), op, {}, {}};
+}
+Stmt Store(const std::string& buffer, Affine offset, Scalar value) {
+  return Stmt{StmtKind::kStore, buffer, {}, std::move(value), BinaryOp::kAdd, std::move(offset), {}};
+}
+Stmt Guard(Scalar condition, std::vector<Stmt> body) {
+  return Stmt{StmtKind::kGuard, "", {}, std::move(condition), BinaryOp::kAdd, {}, std::move(body)};
+}
+
+namespace internal {
+
+ExprLowerer::ExprLowerer(const std::vector<Buffer>& buffers, const dnf::Dnf& dnf) {
+  for (const Buffer& b : buffers) {
+    buffers_[b.name] = &b;
+    taken_.insert(b.name);
+  }
+  for (const dnf::InputInfo& in : dnf.inputs)
+    for (const Extent& e : in.shape)
+      for (const std::string& s : e.Symbols()) taken_.insert(s);
+  for (const dnf::Output& out : dnf.outputs)
+    for (const dnf::Let& let : out.lets) taken_.insert(let.name);
+}
+
+Affine ExprLowerer::Gamma(const std::string& name, const std::vector<Affine>& index) const {
+  const Buffer& b = *buffers_.at(name);
+  const std::vector<Extent> stride = SymbolicStrides(b.shape, b.layout);
+  InternalCheck(index.size() == stride.size(), "index rank of ", name);
+  Affine offset;
+  for (size_t j = 0; j < index.size(); ++j) offset = offset + index[j] * stride[j];
+  return offset;
+}
+
+Scalar ExprLowerer::Lower(const Scalar& s, std::vector<Stmt>* pre, const std::string& into) {
+  switch (s->kind) {
+    case SKind::kLoad:
+      return s->flat ? s : dnf::FlatLoad(s->name, Gamma(s->name, s->index));
+    case SKind::kRef:
+      return dnf::Ref(s->name);
+    case SKind::kFold: {
+      const std::string acc = into.empty() ? Fresh("acc") : into;
+      pre->push_back(Let(acc, dnf::Const(Identity(s->binary))));
+      Stmt loop = Loop(s->name, s->extent);
+      const Scalar body = Lower(s->args[0], &loop.body);
+      loop.body.push_back(Accum(acc, s->binary, body));
+      pre->push_back(std::move(loop));
+      return dnf::Ref(acc);
     }
-    for (const dnf::Output& out : dnf.outputs) {
-      taken_.insert(out.name);
-      for (const dnf::Let& let : out.lets) taken_.insert(let.name);
+    default: {
+      if (s->args.empty()) return s;
+      dnf::SNode copy = *s;
+      for (Scalar& a : copy.args) a = Lower(a, pre);
+      return std::make_shared<const dnf::SNode>(std::move(copy));
     }
   }
+}
 
-  Affine Gamma(const std::string& name, const std::vector<Affine>& index) const {
-    const Buffer& b = *buffers_.at(name);
-    const std::vector<Extent> stride = SymbolicStrides(b.shape, b.layout);
-    InternalCheck(index.size() == stride.size(), "index rank of ", name);
-    Affine offset;
-    for (size_t j = 0; j < index.size(); ++j) offset = offset + index[j] * stride[j];
-    return offset;
+std::string ExprLowerer::Fresh(const std::string& base) {
+  for (int k = 1;; ++k) {
+    const std::string name = k == 1 ? base : base + std::to_string(k);
+    if (taken_.insert(name).second) return name;
   }
+}
 
-  // Rewrites loads to flat offsets and folds to accumulators declared in `pre`.
-  // `into` names the accumulator of a fold at the root (a hoisted let accumulates in place).
-  Scalar Expr(const Scalar& s, std::vector<Stmt>* pre, const std::string& into = "") {
-    switch (s->kind) {
-      case SKind::kLoad:
-        return dnf::FlatLoad(s->name, Gamma(s->name, s->index));
-      case SKind::kRef:
-        return dnf::Ref(s->name);
-      case SKind::kFold: {
-        const std::string acc = into.empty() ? Fresh("acc") : into;
-        pre->push_back(Let(acc, dnf::Const(Identity(s->binary))));
-        Stmt loop{StmtKind::kLoop, s->name, s->extent, nullptr, BinaryOp::kAdd, {}, {}};
-        const Scalar body = Expr(s->args[0], &loop.body);
-        loop.body.push_back(Stmt{StmtKind::kAccum, acc, {}, body, s->binary, {}, {}});
-        pre->push_back(std::move(loop));
-        return dnf::Ref(acc);
-      }
-      default: {
-        if (s->args.empty()) return s;
-        dnf::SNode copy = *s;
-        for (Scalar& a : copy.args) a = Expr(a, pre);
-        return std::make_shared<const dnf::SNode>(std::move(copy));
-      }
-    }
-  }
-
-  static Stmt Let(const std::string& name, Scalar value) {
-    return Stmt{StmtKind::kLet, name, {}, std::move(value), BinaryOp::kAdd, {}, {}};
-  }
-
-  std::string Fresh(const std::string& base) {
-    for (int k = 1;; ++k) {
-      const std::string name = k == 1 ? base : base + std::to_string(k);
-      if (taken_.insert(name).second) return name;
-    }
-  }
-
- private:
-  std::map<std::string, const Buffer*> buffers_;
-  std::set<std::string> taken_;
-};
-
-}  // namespace
+}  // namespace internal
 
 std::vector<Extent> SymbolicStrides(const Shape& shape, Layout layout) {
   const size_t d = shape.size();
@@ -108,25 +114,25 @@ Onf Lower(const dnf::Dnf& dnf, const std::map<std::string, Layout>& layouts) {
     UserCheck(known, "layout given for '", name, "', which is not an input or output of the spec");
   }
 
-  Lowerer lower(onf.buffers, dnf);
+  internal::ExprLowerer lower(onf.buffers, dnf);
   for (const dnf::Output& out : dnf.outputs) {
     // Loop level a opens the loop of out.vars[a]; lets of level a are bound just inside it.
     std::function<void(size_t, std::vector<Stmt>*)> level = [&](size_t a, std::vector<Stmt>* into) {
       for (const dnf::Let& let : out.lets) {
         if (let.level != a) continue;
         std::vector<Stmt> pre;
-        const dnf::Scalar value = lower.Expr(let.value, &pre, let.name);
+        const dnf::Scalar value = lower.Lower(let.value, &pre, let.name);
         into->insert(into->end(), pre.begin(), pre.end());
-        if (let.value->kind != dnf::SKind::kFold) into->push_back(Lowerer::Let(let.name, value));
+        if (let.value->kind != dnf::SKind::kFold) into->push_back(Let(let.name, value));
       }
       if (a == out.vars.size()) {
         std::vector<Affine> index;
         for (const std::string& v : out.vars) index.push_back(Affine::Var(v));
-        const dnf::Scalar value = lower.Expr(out.body, into);
-        into->push_back(Stmt{StmtKind::kStore, out.name, {}, value, BinaryOp::kAdd, lower.Gamma(out.name, index), {}});
+        const dnf::Scalar value = lower.Lower(out.body, into);
+        into->push_back(Store(out.name, lower.Gamma(out.name, index), value));
         return;
       }
-      Stmt loop{StmtKind::kLoop, out.vars[a], out.shape[a], nullptr, BinaryOp::kAdd, {}, {}};
+      Stmt loop = Loop(out.vars[a], out.shape[a]);
       level(a + 1, &loop.body);
       into->push_back(std::move(loop));
     };

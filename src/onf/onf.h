@@ -14,19 +14,27 @@
 
 namespace moa::onf {
 
-enum class StmtKind { kLoop, kLet, kAccum, kStore };
+enum class StmtKind { kLoop, kLet, kAccum, kStore, kGuard };
 
 struct Stmt {
   StmtKind kind;
   std::string name;            // kLoop: the index variable; kLet/kAccum: the scalar; kStore: the buffer
-  Extent extent;               // kLoop: for (name = 0; name < extent; ++name)
-  dnf::Scalar value;           // kLet: initial value; kAccum: name = name op value; kStore: value
+  Extent extent;               // kLoop: for (name = 0; name < ⌈extent / divisor⌉; ++name)
+  dnf::Scalar value;           // kLet: value; kAccum: name = name op value; kStore: value; kGuard: condition
   BinaryOp op = BinaryOp::kAdd;  // kAccum
   dnf::Affine offset;          // kStore: buffer[offset] = value
-  std::vector<Stmt> body;      // kLoop
+  std::vector<Stmt> body;      // kLoop, kGuard
+  int64_t divisor = 1;         // kLoop: a lifted outer axis ⟨⌈n/T⌉ T⟩ runs ⌈n/T⌉ times
 };
 
-enum class Role { kInput, kOutput };
+Stmt Loop(const std::string& var, Extent extent, std::vector<Stmt> body = {}, int64_t divisor = 1);
+Stmt Let(const std::string& name, dnf::Scalar value);
+Stmt Accum(const std::string& name, BinaryOp op, dnf::Scalar value);
+Stmt Store(const std::string& buffer, dnf::Affine offset, dnf::Scalar value);
+Stmt Guard(dnf::Scalar condition, std::vector<Stmt> body);  // the tail of a lifted axis
+
+// kTile: a bounded temporary of a lifted ONF, its shape made of tile sizes (constants).
+enum class Role { kInput, kOutput, kTile };
 
 struct Buffer {
   std::string name;

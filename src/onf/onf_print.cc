@@ -11,9 +11,16 @@ void Print(const std::vector<Stmt>& body, int depth, std::ostringstream& os) {
   const std::string pad(static_cast<size_t>(2 * depth), ' ');
   for (const Stmt& s : body) {
     switch (s.kind) {
-      case StmtKind::kLoop:
-        os << pad << "for (" << s.name << " = 0; " << s.name << " < " << s.extent.ToString(true)
-           << "; ++" << s.name << ") {\n";
+      case StmtKind::kLoop: {
+        std::string bound = s.extent.ToString(true);
+        if (s.divisor != 1) bound = "ceil(" + bound + " / " + std::to_string(s.divisor) + ")";
+        os << pad << "for (" << s.name << " = 0; " << s.name << " < " << bound << "; ++" << s.name << ") {\n";
+        Print(s.body, depth + 1, os);
+        os << pad << "}\n";
+        break;
+      }
+      case StmtKind::kGuard:
+        os << pad << "if (" << Code(s.value) << ") {\n";
         Print(s.body, depth + 1, os);
         os << pad << "}\n";
         break;
@@ -39,7 +46,8 @@ void Print(const std::vector<Stmt>& body, int depth, std::ostringstream& os) {
 std::string ToString(const Onf& onf) {
   std::ostringstream os;
   for (const Buffer& b : onf.buffers) {
-    os << "// " << (b.role == Role::kInput ? "input " : "output") << " " << b.name << "["
+    const char* role = b.role == Role::kInput ? "input " : b.role == Role::kOutput ? "output" : "tile  ";
+    os << "// " << role << " " << b.name << "["
        << Size(b.shape).ToString(true) << "]  shape " << moa::ToString(b.shape, true) << ", "
        << ToString(b.layout) << "\n";
   }

@@ -1,7 +1,8 @@
 """The derivation against PyTorch in float64.
 
 Each spec is run twice on the same random inputs: by `moa run` (ψ-reduction, DNF, ONF, the
-float64 ONF interpreter) and by PyTorch itself executing the very same Python source. They must
+float64 ONF interpreter; for attention also the one-pass ONF lifted to tiles, `--lift`) and by
+PyTorch itself executing the very same Python source. They must
 agree to 1e-12 relative (max-norm of the difference over max-norm of the reference).
 
 MOA_BIN names the `moa` binary (default: the release build).
@@ -64,6 +65,15 @@ def builtins():
     return moa("derive", "--list").split()
 
 
+def liftable(name):
+    """Specs with a softmax-weighted sum can also run as the one-pass lifted ONF."""
+    return subprocess.run([MOA, "derive", "--builtin", name, "--lift", "3,4"], capture_output=True).returncode == 0
+
+
+RUNS = [(name, None) for name in builtins()] + [(name, "3,4") for name in builtins() if liftable(name)] + \
+       [(name, "1,16") for name in builtins() if liftable(name)]
+
+
 SIZES = [
     dict(n=1, m=1, dk=1, dv=1, b=1, h=1),
     dict(n=3, m=5, dk=4, dv=2, b=2, h=3),
@@ -80,9 +90,9 @@ def extent(value, sizes):
     return int(eval(value, {"__builtins__": {}}, dict(sizes)))  # sizes and + - * only
 
 
-@pytest.mark.parametrize("name", builtins())
+@pytest.mark.parametrize("name,lift", RUNS, ids=[f"{n}-lift{l}" if l else n for n, l in RUNS])
 @pytest.mark.parametrize("case", range(len(SIZES)))
-def test_builtin_matches_torch(name, case, tmp_path):
+def test_builtin_matches_torch(name, lift, case, tmp_path):
     d = derive(name)
     spec = d["spec"]
     rng = np.random.default_rng(1000 + case)
@@ -104,7 +114,7 @@ def test_builtin_matches_torch(name, case, tmp_path):
         outs.append(path)
         args += ["--output", f"{o['name']}={path}"]
     sets = ",".join(f"{k}={v}" for k, v in sizes.items())
-    moa("run", "--builtin", name, "--set", sets, *args)
+    moa("run", "--builtin", name, "--set", sets, *args, *(["--lift", lift] if lift else []))
 
     f = torch_function(d["spec"]["source"], name)
     want = f(*torch_args)

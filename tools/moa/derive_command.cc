@@ -20,6 +20,7 @@ struct DeriveArgs {
   bool list = false;
   std::string latex;
   std::vector<std::string> layouts;
+  std::string lift;  // "BQ,BK"
 };
 
 void RunDerive(const DeriveArgs& args) {
@@ -35,7 +36,9 @@ void RunDerive(const DeriveArgs& args) {
     UserCheck(which == "row" || which == "col", "--layout ", l, ": the layout must be 'row' or 'col'");
     layouts[l.substr(0, eq)] = which == "row" ? Layout::kRowMajor : Layout::kColumnMajor;
   }
-  const driver::Derivation d = driver::Derive(args.spec.Load("attention"), layouts);
+  std::optional<lift::Tiles> tiles;
+  if (!args.lift.empty()) tiles = ParseTiles(args.lift);
+  const driver::Derivation d = driver::Derive(args.spec.Load("attention"), layouts, tiles);
   if (!args.latex.empty()) {
     if (args.latex == "-") {
       std::cout << driver::ToLatex(d);
@@ -64,9 +67,13 @@ void AddDerive(CLI::App& app) {
   derive->add_flag("--json", args->json, "Print the whole derivation as JSON");
   derive->add_option("--layout", args->layouts, "NAME=row|col: the memory layout of an input or output (default row)");
   derive->add_flag("--list", args->list, "List the built-in specs");
+  derive->add_option("--lift", args->lift,
+                     "BQ,BK: also show the one-pass ONF with queries and keys lifted to tiles of BQ and BK");
   derive->callback([args] { RunDerive(*args); });
   app.callback([&app, args] {
-    if (app.get_subcommands().empty()) RunDerive(*args);
+    if (!app.get_subcommands().empty()) return;
+    args->lift = "64,64";  // a bare `moa` shows the whole pipeline, tiled
+    RunDerive(*args);
   });
 }
 

@@ -18,6 +18,7 @@ struct RunArgs {
   std::vector<std::string> sets, inputs, outputs;
   uint64_t seed = 0;
   bool json = false;
+  std::string lift;
 };
 
 std::pair<std::string, std::string> SplitAssignment(const std::string& s, const std::string& option) {
@@ -27,7 +28,9 @@ std::pair<std::string, std::string> SplitAssignment(const std::string& s, const 
 }
 
 void RunRun(const RunArgs& args) {
-  const driver::Derivation d = driver::Derive(args.spec.Load());
+  std::optional<lift::Tiles> tiles;
+  if (!args.lift.empty()) tiles = ParseTiles(args.lift);
+  const driver::Derivation d = driver::Derive(args.spec.Load(), {}, tiles);
   Bindings given;
   for (const std::string& list : args.sets) {
     std::stringstream items(list);
@@ -106,6 +109,7 @@ void AddRun(CLI::App& app) {
   run->add_option("--output", args->outputs, "FILE.npy, or NAME=FILE.npy when the spec returns several values");
   run->add_option("--seed", args->seed, "Seed for random inputs")->default_val(0);
   run->add_flag("--json", args->json, "Print sizes and outputs as JSON");
+  run->add_option("--lift", args->lift, "BQ,BK: run the one-pass ONF lifted to these tiles instead");
   run->callback([args] { RunRun(*args); });
 }
 

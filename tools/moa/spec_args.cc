@@ -5,6 +5,25 @@
 
 namespace moa::cli {
 
+lift::Tiles ParseTiles(const std::string& text) {
+  lift::Tiles t;
+  const size_t comma = text.find(',');
+  try {
+    size_t used = 0;
+    t.query = std::stoll(text.substr(0, comma), &used);
+    UserCheck(used == (comma == std::string::npos ? text.size() : comma), "");
+    t.key = t.query;
+    if (comma != std::string::npos) {
+      t.key = std::stoll(text.substr(comma + 1), &used);
+      UserCheck(used == text.size() - comma - 1, "");
+    }
+  } catch (const std::exception&) {
+    throw Error("--lift " + text + ": expected BQ,BK (two positive integers, e.g. 64,64)");
+  }
+  UserCheck(t.query >= 1 && t.key >= 1, "--lift ", text, ": tile sizes must be >= 1");
+  return t;
+}
+
 void SpecArgs::AddTo(CLI::App* app) {
   std::string names;
   for (const std::string& n : spec::BuiltinNames()) names += (names.empty() ? "" : ", ") + n;

@@ -8,6 +8,9 @@
 
 namespace moa::cli {
 
+// "BQ,BK" (or "B" for both) as tile sizes; throws moa::Error naming --lift otherwise.
+lift::Tiles ParseTiles(const std::string& text);
+
 struct SpecArgs {
   std::string path;
   std::string builtin;
