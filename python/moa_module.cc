@@ -100,22 +100,30 @@ spec::Spec LoadSpec(const std::string& source, bool is_path, const std::string& 
   return spec::Parse(source, "<string>");
 }
 
+std::optional<lift::Tiles> Tiles(const std::optional<std::pair<int64_t, int64_t>>& t) {
+  if (!t) return std::nullopt;
+  UserCheck(t->first >= 1 && t->second >= 1, "lift: tile sizes must be >= 1, got (", t->first, ", ", t->second, ")");
+  return lift::Tiles{t->first, t->second};
+}
+
 void DefineCompiler(py::module_& m) {
   m.def(
       "_derive",
-      [](const std::string& source, bool is_path, const std::string& builtin, bool steps) {
-        const driver::Derivation d = driver::Derive(LoadSpec(source, is_path, builtin));
+      [](const std::string& source, bool is_path, const std::string& builtin, bool steps,
+         std::optional<std::pair<int64_t, int64_t>> tiles) {
+        const driver::Derivation d = driver::Derive(LoadSpec(source, is_path, builtin), {}, Tiles(tiles));
         nlohmann::json j = driver::ToJson(d, steps);
         j["text"] = driver::ToText(d, steps);
         return j.dump();
       },
-      py::arg("source"), py::arg("is_path"), py::arg("builtin"), py::arg("steps"));
+      py::arg("source"), py::arg("is_path"), py::arg("builtin"), py::arg("steps"), py::arg("tiles"));
   m.def(
       "_run",
       [](const std::string& source, bool is_path, const std::string& builtin,
          const std::map<std::string, py::array_t<double, py::array::c_style | py::array::forcecast>>& inputs,
-         const std::map<std::string, int64_t>& sizes, uint64_t seed) {
-        const driver::Derivation d = driver::Derive(LoadSpec(source, is_path, builtin));
+         const std::map<std::string, int64_t>& sizes, uint64_t seed,
+         std::optional<std::pair<int64_t, int64_t>> tiles) {
+        const driver::Derivation d = driver::Derive(LoadSpec(source, is_path, builtin), {}, Tiles(tiles));
         std::map<std::string, Array> arrays;
         for (const auto& [name, a] : inputs) {
           Index shape(a.shape(), a.shape() + a.ndim());
@@ -137,7 +145,7 @@ void DefineCompiler(py::module_& m) {
         return py::make_tuple(out, d.spec.output_names);
       },
       py::arg("source"), py::arg("is_path"), py::arg("builtin"), py::arg("inputs"), py::arg("sizes"),
-      py::arg("seed"));
+      py::arg("seed"), py::arg("tiles"));
 }
 
 }  // namespace

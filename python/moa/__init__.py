@@ -227,12 +227,14 @@ class Derivation:
     """The derivation of a spec: its expression, the naive intermediates, the DNF, the buffers
     report and the ONF, as `moa derive` prints them.
 
-    Attributes: text (the whole report), expr, dnf, latex, onf (strings); steps (list of
+    Attributes: text (the whole report), expr, dnf, latex, onf, lifted_onf (strings; lifted_onf is
+    None unless derived with lift=); steps (list of
     {rule, text}); buffers (list of {name, role, shape, elements, note}); minimal (bool: no
     temporary array); buffers_text (the report's buffers section); naive (list of
     intermediates); json (everything, as `moa derive --json` gives it)."""
 
-    def __init__(self, data, source, is_path, builtin):
+    def __init__(self, data, source, is_path, builtin, lift=None):
+        self._lift = lift
         self.json = data
         self._source, self._is_path, self._builtin = source, is_path, builtin
         self.text = data["text"]
@@ -241,6 +243,7 @@ class Derivation:
         self.latex = data["dnf"]["latex"]
         self.steps = data["dnf"].get("steps", [])
         self.onf = data["onf"]["text"]
+        self.lifted_onf = data.get("lifted_onf", {}).get("text")
         self.buffers = data["buffers"]["entries"]
         self.minimal = data["buffers"]["minimal"]
         self.naive = data["naive"]["intermediates"]
@@ -268,25 +271,40 @@ def _spec_args(source_or_path, builtin):
     return text, is_path, ""
 
 
-def derive(source_or_path=None, *, builtin=None, steps=False):
+def _tiles(lift):
+    if lift is None:
+        return None
+    if isinstance(lift, int):
+        lift = (lift, lift)
+    if not (isinstance(lift, tuple) and len(lift) == 2 and all(isinstance(t, int) for t in lift)):
+        raise TypeError(f"lift: expected (Bq, Bk) as two ints, got {lift!r}")
+    return lift
+
+
+def derive(source_or_path=None, *, builtin=None, steps=False, lift=None):
     """Derives a spec (Python source text, a path to a .py file, or builtin=NAME).
 
+    lift=(Bq, Bk) also lowers the one-pass ONF with queries and keys lifted to those tiles
+    (`.lifted_onf`); a spec without a softmax-weighted sum then raises ValueError.
     Returns a Derivation; raises moa.SpecError (a ValueError) pointing at the line and column of
     anything outside the accepted subset."""
     source, is_path, name = _spec_args(source_or_path, builtin)
-    data = json.loads(_moa._derive(source, is_path, name, bool(steps)))
-    return Derivation(data, source, is_path, name)
+    data = json.loads(_moa._derive(source, is_path, name, bool(steps), _tiles(lift)))
+    return Derivation(data, source, is_path, name, _tiles(lift))
 
 
-def run(spec, *, sizes=None, seed=0, **inputs):
-    """Evaluates a spec through the ONF interpreter in float64.
+def run(spec, *, sizes=None, seed=0, lift=None, **inputs):
+    """Evaluates a spec through the ONF interpreter in float64 (with lift=(Bq, Bk), or a Derivation
+    derived with lift=, through the lifted one-pass ONF).
 
     spec: a Derivation, Python source, or a path. inputs: the spec's arguments by name, as arrays
     (converted to float64; torch tensors too); sizes not given are read from the inputs' shapes;
     missing inputs are drawn at random from `seed`. Returns the output array, or a tuple of them
     when the spec returns several values."""
+    tiles = _tiles(lift)
     if isinstance(spec, Derivation):
         source, is_path, name = spec._source, spec._is_path, spec._builtin
+        tiles = tiles or spec._lift
     else:
         source, is_path, name = _spec_args(spec, None)
     torch = _torch()
@@ -295,5 +313,5 @@ def run(spec, *, sizes=None, seed=0, **inputs):
         if torch is not None and isinstance(x, torch.Tensor):
             x = x.detach().double().numpy()
         arrays[key] = np.asarray(x, dtype=np.float64)
-    outs, _ = _moa._run(source, is_path, name, arrays, dict(sizes or {}), int(seed))
+    outs, _ = _moa._run(source, is_path, name, arrays, dict(sizes or {}), int(seed), tiles)
     return outs[0] if len(outs) == 1 else tuple(outs)

@@ -81,3 +81,17 @@ def test_run_errors_name_the_input():
     q = np.zeros((2, 4))
     with pytest.raises(ValueError, match="size 'dk' is 4 from input 'q' but 3 from input 'k'"):
         moa.run(moa.derive(builtin="attention"), q=q, k=np.zeros((5, 3)), v=np.zeros((5, 2)))
+
+
+def test_lifted_one_pass_agrees_with_three_pass():
+    d = moa.derive(SPEC, lift=(2, 3))
+    assert "o_tile" in d.lifted_onf and moa.derive(SPEC).lifted_onf is None
+    rng = np.random.default_rng(8)
+    q, k, v = rng.standard_normal((1, 2, 5, 4)), rng.standard_normal((1, 2, 7, 4)), rng.standard_normal((1, 2, 7, 3))
+    three_pass = moa.run(SPEC, q=q, k=k, v=v)
+    one_pass = moa.run(d, q=q, k=k, v=v)
+    assert np.max(np.abs(one_pass - three_pass)) <= 1e-12 * np.max(np.abs(three_pass))
+    with pytest.raises(ValueError, match="cannot lift"):
+        moa.derive(builtin="example4_softmax", lift=4)
+    with pytest.raises(TypeError, match="lift"):
+        moa.derive(SPEC, lift="4x4")
