@@ -2,8 +2,6 @@
 // products ((x / c) · y = (x · y) / c). For attention this takes the normaliser Z(i) out of the
 // weighted sum, so it divides once per output element instead of once per key. Exact in real
 // arithmetic; in floating point it changes rounding by about one ulp per term.
-#include <functional>
-#include <map>
 
 #include "dnf/dnf.h"
 
@@ -12,13 +10,8 @@ namespace moa::dnf {
 Dnf Factor(Dnf dnf) {
   auto is_div = [](const Scalar& s) { return s->kind == SKind::kBinary && s->binary == BinaryOp::kDiv; };
   for (Output& out : dnf.outputs) {
-    std::map<const SNode*, Scalar> done;
-    std::function<Scalar(const Scalar&)> rewrite = [&](const Scalar& s) -> Scalar {
-      auto it = done.find(s.get());
-      if (it != done.end()) return it->second;
-      SNode copy = *s;
-      for (Scalar& a : copy.args) a = rewrite(a);
-      Scalar r = std::make_shared<const SNode>(std::move(copy));
+    RewriteMemo memo;
+    auto factor = [&](Scalar r) -> Scalar {
       if (r->kind == SKind::kBinary && r->binary == BinaryOp::kMul &&
           (is_div(r->args[0]) || is_div(r->args[1]))) {
         const bool left = is_div(r->args[0]);
@@ -38,11 +31,10 @@ Dnf Factor(Dnf dnf) {
                                                    "  (" + ToString(body->args[1]) + " does not depend on " + r->name + ")"});
         r = factored;
       }
-      done[s.get()] = r;
       return r;
     };
-    for (Let& let : out.lets) let.value = rewrite(let.value);
-    out.body = rewrite(out.body);
+    for (Let& let : out.lets) let.value = RewriteBottomUp(let.value, factor, &memo);
+    out.body = RewriteBottomUp(out.body, factor, &memo);
   }
   return dnf;
 }

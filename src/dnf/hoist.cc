@@ -1,7 +1,6 @@
 // Hoisting: a fold whose free index variables are a strict prefix of the output's is the same
 // for every value of the remaining ones, so it is bound once at that level as a named scalar.
 // Without it, softmax inlined into Σ would recompute the row max for every output element.
-#include <functional>
 #include <map>
 #include <set>
 
@@ -42,13 +41,8 @@ Dnf Hoist(Dnf dnf) {
   for (Output& out : dnf.outputs) {
     std::map<std::string, size_t> position;
     for (size_t a = 0; a < out.vars.size(); ++a) position[out.vars[a]] = a;
-    std::map<const SNode*, Scalar> done;  // shared subexpressions are rewritten (and hoisted) once
-    std::function<Scalar(const Scalar&)> rewrite = [&](const Scalar& s) -> Scalar {
-      auto it = done.find(s.get());
-      if (it != done.end()) return it->second;
-      SNode copy = *s;
-      for (Scalar& a : copy.args) a = rewrite(a);
-      Scalar result = std::make_shared<const SNode>(std::move(copy));
+    RewriteMemo memo;  // a shared fold is hoisted once
+    auto hoist = [&](Scalar result) -> Scalar {
       if (result->kind == SKind::kFold) {
         size_t level = 0;
         bool only_output_vars = true;
@@ -73,10 +67,9 @@ Dnf Hoist(Dnf dnf) {
           result = ref;
         }
       }
-      done[s.get()] = result;
       return result;
     };
-    out.body = rewrite(out.body);
+    out.body = RewriteBottomUp(out.body, hoist, &memo);
   }
   return dnf;
 }

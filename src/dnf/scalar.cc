@@ -123,6 +123,16 @@ Scalar Substitute(const Scalar& s, const std::string& var, const Affine& value) 
   return std::make_shared<const SNode>(std::move(copy));
 }
 
+Scalar RewriteBottomUp(const Scalar& s, const std::function<Scalar(Scalar)>& rule, RewriteMemo* memo) {
+  auto it = memo->find(s.get());
+  if (it != memo->end()) return it->second;
+  SNode copy = *s;
+  for (Scalar& a : copy.args) a = RewriteBottomUp(a, rule, memo);
+  Scalar result = rule(std::make_shared<const SNode>(std::move(copy)));
+  (*memo)[s.get()] = result;
+  return result;
+}
+
 std::set<std::string> LoadedInputs(const Scalar& s) {
   std::set<std::string> names;
   std::function<void(const Scalar&)> walk = [&](const Scalar& x) {

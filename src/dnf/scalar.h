@@ -5,6 +5,8 @@
 // has become a loop that accumulates into a named scalar (kRef).
 #pragma once
 
+#include <functional>
+#include <map>
 #include <memory>
 #include <set>
 #include <string>
@@ -50,6 +52,11 @@ Scalar Ref(const std::string& name, std::vector<Affine> level = {});
 std::set<std::string> FreeVars(const Scalar& s);
 // `s` with the free index variable `var` replaced by `value` everywhere it is not bound.
 Scalar Substitute(const Scalar& s, const std::string& var, const Affine& value);
+// Rebuilds `s` bottom-up: `rule` sees each node after its operands were rebuilt and returns its
+// replacement. A node shared in the DAG is rebuilt once (`memo` persists across calls, so several
+// roots can share it too) — a pass that hoists or rewrites a shared subexpression does it once.
+using RewriteMemo = std::map<const SNode*, Scalar>;
+Scalar RewriteBottomUp(const Scalar& s, const std::function<Scalar(Scalar)>& rule, RewriteMemo* memo);
 // Names of the inputs `s` loads from.
 std::set<std::string> LoadedInputs(const Scalar& s);
 
