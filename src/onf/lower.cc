@@ -35,7 +35,7 @@ namespace internal {
 
 ExprLowerer::ExprLowerer(const std::vector<Buffer>& buffers, const dnf::Dnf& dnf) {
   for (const Buffer& b : buffers) {
-    buffers_[b.name] = &b;
+    buffers_[b.name] = b;
     taken_.insert(b.name);
   }
   for (const dnf::InputInfo& in : dnf.inputs)
@@ -46,7 +46,7 @@ ExprLowerer::ExprLowerer(const std::vector<Buffer>& buffers, const dnf::Dnf& dnf
 }
 
 Affine ExprLowerer::Gamma(const std::string& name, const std::vector<Affine>& index) const {
-  const Buffer& b = *buffers_.at(name);
+  const Buffer& b = buffers_.at(name);
   const std::vector<Extent> stride = SymbolicStrides(b.shape, b.layout);
   InternalCheck(index.size() == stride.size(), "index rank of ", name);
   Affine offset;

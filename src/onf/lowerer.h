@@ -25,7 +25,7 @@ class ExprLowerer {
   std::string Fresh(const std::string& base);
 
  private:
-  std::map<std::string, const Buffer*> buffers_;
+  std::map<std::string, Buffer> buffers_;  // copies: callers may grow their buffer list
   std::set<std::string> taken_;
 };
 
