@@ -104,14 +104,18 @@ def _broadcast(shapes, names):
                          ", ".join(f"{n} {tuple(s)}" for n, s in zip(names, shapes))) from None
 
 
-def _as_4d(array, lead):
-    """Views `array` (lead..., rows, cols) as (B, H, rows, cols) with B·H = the leading size."""
-    rows, cols = array.shape[-2:]
-    full = np.broadcast_to(array, lead + (rows, cols))
+def _batch_heads(lead):
+    """The kernels' (B, H) for leading dimensions `lead`: H is the last, B the product of the rest."""
     h = lead[-1] if lead else 1
     b = int(np.prod(lead[:-1])) if len(lead) > 1 else 1
-    view = full.reshape(b, h, rows, cols)  # a view where strides allow, else a copy
-    return view
+    return b, h
+
+
+def _as_4d(array, lead):
+    """Views `array` (lead..., rows, cols) as (B, H, rows, cols), broadcasting to `lead` first."""
+    rows, cols = array.shape[-2:]
+    full = np.broadcast_to(array, lead + (rows, cols))
+    return full.reshape(*_batch_heads(lead), rows, cols)  # a view where strides allow, else a copy
 
 
 def attention(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None,
@@ -192,9 +196,7 @@ def attention(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False,
             if m.dtype != want:
                 full = full.astype(want)
             mask_dtype = want
-        h = lead_q[-1] if lead_q else 1
-        b = int(np.prod(lead_q[:-1])) if len(lead_q) > 1 else 1
-        mask4 = full.reshape(b, h, L, S)
+        mask4 = full.reshape(*_batch_heads(lead_q), L, S)
 
     out_dtype = q.dtype
     out_np = np.uint16 if q.dtype == "bfloat16" else np.dtype(q.dtype)

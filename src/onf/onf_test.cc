@@ -12,6 +12,7 @@
 #include "expr/torch_ops.h"
 #include "onf/interpreter.h"
 #include "onf/onf.h"
+#include "onf/testing.h"
 
 namespace moa::onf {
 namespace {
@@ -46,14 +47,7 @@ double Disagreement(const std::vector<Expr>& inputs, const Expr& out, const Bind
   }
   const Array want = expr::Evaluate({out}, arrays, sizes)[0];
   const dnf::Dnf d = dnf::Derive(inputs, {out}, {"out"});
-  const std::vector<double> got = Interpret(Lower(d, layouts), sizes, flat).at("out");
-  double diff = 0, scale = 0;
-  for (size_t k = 0; k < got.size(); ++k) {
-    if (std::isinf(want.data()[k]) && got[k] == want.data()[k]) continue;
-    diff = std::max(diff, std::fabs(got[k] - want.data()[k]));
-    scale = std::max(scale, std::fabs(want.data()[k]));
-  }
-  return scale > 0 ? diff / scale : diff;
+  return MaxRelativeError(Interpret(Lower(d, layouts), sizes, flat).at("out"), want.data());
 }
 
 struct Attn {

@@ -8,7 +8,6 @@ agree to 1e-12 relative (max-norm of the difference over max-norm of the referen
 MOA_BIN names the `moa` binary (default: the release build).
 """
 import json
-import math
 import os
 import subprocess
 import sys
