@@ -10,6 +10,7 @@ packages=(
   libcli11-dev nlohmann-json3-dev                # the CLI and its --json output
   python3 python3-dev pybind11-dev python3-numpy python3-pytest
   python3-torch                                  # the float64 oracle
+  python3-matplotlib                             # `moa bench --report` plots
 )
 
 missing=()

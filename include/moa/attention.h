@@ -69,6 +69,12 @@ struct AttentionOptions {
   // Worker threads over (batch, head, query block); 0 = OMP_NUM_THREADS, else all cores.
   int num_threads = 0;
   AttentionImpl impl = AttentionImpl::kFused;
+  // Block sizes: query rows per task (a multiple of 64) and key/value rows per tile (a multiple of
+  // 32). 0 = the cost model's recommendation for this machine and problem (moa cost; the machine
+  // description is the file the environment variable MOA_MACHINE names, else the OS's cache
+  // geometry with generic rates). For tuning and for measuring the model's choice against others.
+  int64_t block_q = 0;
+  int64_t block_k = 0;
 };
 
 // out = softmax(q k^T * scale + mask) v for every (batch, head). Shapes: q (B, Hq, nq, dk),
@@ -84,6 +90,16 @@ inline void attention(const Tensor& q, const Tensor& k, const Tensor& v, const T
                       const AttentionOptions& options = {}) {
   Attention(q, k, v, out, options);
 }
+
+// The block sizes Attention uses when options.block_q and block_k are 0, for q of `dtype` with
+// batch x query heads = heads_total, nq queries, nk keys, head dims dk and dv, on num_threads
+// workers (0 = the default count). Throws moa::Error on non-positive sizes.
+struct AttentionBlocks {
+  int64_t block_q = 0;
+  int64_t block_k = 0;
+};
+AttentionBlocks ChosenBlocks(DType dtype, int64_t heads_total, int64_t nq, int64_t nk, int64_t dk,
+                             int64_t dv, int num_threads = 0);
 
 // Benchmark support: the measured rate in GFLOP/s (a multiply-add counts 2) of independent
 // multiply-adds on num_threads threads, on the unit the kernels use for that dtype: float64 and

@@ -43,7 +43,7 @@ void CheckProblem(const Problem& p) {
 }
 
 Prediction Predict(const MachineModel& machine, const Problem& problem, Form form, int64_t bq,
-                   int64_t bk) {
+                   int64_t bk, const TileCost* kernel) {
   CheckProblem(problem);
   UserCheck(!machine.caches.empty(), "machine description: no cache levels");
   const Bindings sizes = AttentionSizes(form, problem.n, problem.m, problem.dk, problem.dv, bq, bk);
@@ -71,7 +71,18 @@ Prediction Predict(const MachineModel& machine, const Problem& problem, Form for
   const double exp_rate = machine.ExpRate(problem.dtype) * p.threads_used;
   UserCheck(fma_rate > 0 && exp_rate > 0, "machine description: no FMA or exp rate for ",
             DtypeName(problem.dtype));
-  p.compute_s = (p.fma + p.other_flops) / fma_rate + p.exps / exp_rate;
+  // Whole tasks per thread: the busiest thread runs ceil(tasks / threads) of them.
+  const double imbalance = static_cast<double>((tasks + p.threads_used - 1) / p.threads_used) *
+                           p.threads_used / static_cast<double>(tasks);
+  p.compute_s = ((p.fma + p.other_flops) / fma_rate + p.exps / exp_rate) * imbalance;
+  if (kernel != nullptr && form == Form::kLifted) {
+    UserCheck(kernel->per_tile_s > 0 && kernel->per_block_s >= 0 && kernel->per_call_s >= 0,
+              "kernel tile cost: per_tile_s must be positive, per_block_s and per_call_s "
+              "non-negative");
+    p.compute_s = kernel->per_call_s +
+                  static_cast<double>((tasks + p.threads_used - 1) / p.threads_used) *
+                      (kernel->per_block_s + static_cast<double>(sizes.at("nkb")) * kernel->per_tile_s);
+  }
   p.energy_j = p.flops() * machine.FlopEnergy(problem.dtype) + p.exps * machine.exp.joules;
 
   // Registers <- L1: every reference.
@@ -128,15 +139,29 @@ Prediction Predict(const MachineModel& machine, const Problem& problem, Form for
 }
 
 Tiles RecommendTiles(const MachineModel& machine, int64_t n, int64_t m, int64_t dk, int64_t dv,
-                     Dtype dtype, int threads, int64_t batch_heads) {
+                     Dtype dtype, int threads, int64_t batch_heads,
+                     const std::vector<int64_t>& bq_choices,
+                     const std::vector<int64_t>& bk_choices) {
   Problem problem{n, m, dk, dv, batch_heads, 1, dtype, threads};
   CheckProblem(problem);
+  const auto candidates = [](const std::vector<int64_t>& given, int64_t lo, int64_t hi,
+                             int64_t size) {
+    std::vector<int64_t> all = given;
+    if (all.empty())
+      for (int64_t t = lo; t <= hi; t *= 2) all.push_back(t);
+    std::sort(all.begin(), all.end());
+    std::vector<int64_t> kept;
+    for (int64_t t : all) {
+      UserCheck(t > 0, "tile candidates must be positive, got ", t);
+      // Once one tile covers the axis, larger tiles only add padding.
+      if (kept.empty() || kept.back() < size) kept.push_back(t);
+    }
+    return kept;
+  };
   Tiles best;
   double best_energy = 0;
-  for (int64_t bq = 16; bq <= 512; bq *= 2) {
-    if (bq > 16 && bq / 2 >= n) break;  // a larger tile only pads
-    for (int64_t bk = 16; bk <= 1024; bk *= 2) {
-      if (bk > 16 && bk / 2 >= m) break;
+  for (int64_t bq : candidates(bq_choices, 16, 512, n)) {
+    for (int64_t bk : candidates(bk_choices, 16, 1024, m)) {
       const Prediction p = Predict(machine, problem, Form::kLifted, bq, bk);
       const bool faster = best.bq == 0 || p.time_s < best.time_s * 0.99;
       const bool tie_cheaper = p.time_s <= best.time_s * 1.01 && p.energy_j < best_energy;
@@ -147,12 +172,6 @@ Tiles RecommendTiles(const MachineModel& machine, int64_t n, int64_t m, int64_t 
     }
   }
   return best;
-}
-
-double PredictFusedSeconds(const MachineModel& machine, int64_t n, int64_t d, Dtype dtype,
-                           int threads, int64_t bq, int64_t bk, int64_t heads) {
-  const Problem problem{n, n, d, d, heads, 1, dtype, threads};
-  return Predict(machine, problem, Form::kLifted, bq, bk).time_s;
 }
 
 std::vector<Regime> Regimes(const MachineModel& machine, const Problem& problem, int64_t bq,

@@ -74,8 +74,22 @@ struct Prediction {
 // Throws moa::Error naming the bad field of `problem` (sizes and threads must be positive).
 void CheckProblem(const Problem& problem);
 
+// The measured cost of the fused kernel's steps on one thread with its data in cache (`moa bench
+// --report` measures them in the same run, from one and eight heads of one query block against 4
+// and 16 key tiles). With it, the lifted form's compute time is the kernel's own rather than the
+// roofline's ideal FMA and exp rates; the memory terms are unchanged.
+struct TileCost {
+  double per_tile_s = 0;   // one key/value tile against one query block: S, softmax update, P V
+  double per_block_s = 0;  // per query block outside the key loop: packing Q, finishing O
+  double per_call_s = 0;   // once per call: checking arguments, scratch, starting threads
+};
+
+// Threads take whole tasks (a head's outermost iteration: a query block of the lifted form, a
+// query row otherwise) dynamically, so the compute time is that of ceil(tasks / threads) tasks.
+// With `kernel`, the lifted form's compute time is per_call_s + ceil(tasks / threads) x
+// (per_block_s + nkb x per_tile_s).
 Prediction Predict(const MachineModel& machine, const Problem& problem, Form form,
-                   int64_t bq = 0, int64_t bk = 0);
+                   int64_t bq = 0, int64_t bk = 0, const TileCost* kernel = nullptr);
 
 struct Tiles {
   int64_t bq = 0, bk = 0;
@@ -83,15 +97,14 @@ struct Tiles {
 };
 
 // Query and key/value tile sizes minimising the predicted time of the lifted form (ties within
-// 1% broken by lower predicted energy): Bq from 16..512, Bk from 16..1024, powers of two, at
-// most the padded n and m. For the runtime kernels' block choice.
+// 1% broken by lower predicted energy, i.e. less data movement). Candidates: `bq_choices` and
+// `bk_choices` when given (the runtime kernels pass the sizes they support), else powers of two,
+// Bq 16..512 and Bk 16..1024; a candidate that only pads (more than one tile beyond n or m) is
+// skipped, the smallest always kept.
 Tiles RecommendTiles(const MachineModel& machine, int64_t n, int64_t m, int64_t dk, int64_t dv,
-                     Dtype dtype, int threads, int64_t batch_heads = 1);
-
-// Predicted seconds of one fused (lifted) attention run: `heads` heads of n×d (n = m, dk = dv =
-// d); for `moa bench --report`.
-double PredictFusedSeconds(const MachineModel& machine, int64_t n, int64_t d, Dtype dtype,
-                           int threads, int64_t bq, int64_t bk, int64_t heads = 1);
+                     Dtype dtype, int threads, int64_t batch_heads = 1,
+                     const std::vector<int64_t>& bq_choices = {},
+                     const std::vector<int64_t>& bk_choices = {});
 
 // The two regimes of the fused form at one cache level (Dao et al. 2022, FlashAttention,
 // Theorem 2 / Proposition 3; Saha & Ye 2024, "The I/O complexity of attention"):

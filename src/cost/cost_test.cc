@@ -3,8 +3,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <string>
+#include <vector>
 
 #include "moa/error.h"
 
@@ -169,7 +171,36 @@ TEST(CostTiles, RecommendationIsNoSlowerThanOtherCandidates) {
   for (int64_t bq : {16, 64, 256})
     for (int64_t bk : {16, 128, 1024})
       EXPECT_LE(t.time_s, Predict(m, p, Form::kLifted, bq, bk).time_s * 1.01) << bq << "x" << bk;
-  EXPECT_DOUBLE_EQ(PredictFusedSeconds(m, 1024, 64, Dtype::kFloat32, 1, t.bq, t.bk), t.time_s);
+  EXPECT_DOUBLE_EQ(Predict(m, p, Form::kLifted, t.bq, t.bk).time_s, t.time_s);
+}
+
+TEST(CostTiles, GivenCandidatesOnlyAndNoPaddingOnlyTiles) {
+  const MachineModel m = Toy();
+  const std::vector<int64_t> bqs = {64, 192, 512}, bks = {32, 96, 512};
+  const Tiles t = RecommendTiles(m, 1000, 1000, 64, 64, Dtype::kFloat32, 2, 3, bqs, bks);
+  EXPECT_NE(std::find(bqs.begin(), bqs.end(), t.bq), bqs.end()) << t.bq;
+  EXPECT_NE(std::find(bks.begin(), bks.end(), t.bk), bks.end()) << t.bk;
+  // n = 40: the 64-row tile covers it, so 192 and 512 are never costed.
+  EXPECT_EQ(RecommendTiles(m, 40, 40, 64, 64, Dtype::kFloat32, 1, 1, bqs, bks).bq, 64);
+  EXPECT_THROW(RecommendTiles(m, 40, 40, 64, 64, Dtype::kFloat32, 1, 1, {0}, bks), Error);
+}
+
+TEST(CostPredict, WholeTasksPerThreadAndMeasuredTileCost) {
+  const MachineModel m = Toy();
+  // 3 query blocks of 64 on 2 threads: the busiest thread runs 2 of them, so the compute time is
+  // 2/1.5 of the perfectly balanced time.
+  const Problem three{192, 256, 64, 64, 1, 1, Dtype::kFloat32, 2};
+  const Problem four{256, 256, 64, 64, 1, 1, Dtype::kFloat32, 2};
+  const Prediction p3 = Predict(m, three, Form::kLifted, 64, 64);
+  const Prediction p4 = Predict(m, four, Form::kLifted, 64, 64);
+  EXPECT_NEAR(p3.compute_s, p4.compute_s, 1e-12 * p4.compute_s);
+  // With the kernel's measured cost: the call, then ceil(4 / 2) tasks x (block + 4 tiles).
+  const TileCost kernel{1e-3, 5e-4, 2e-4};
+  const Prediction k4 = Predict(m, four, Form::kLifted, 64, 64, &kernel);
+  EXPECT_DOUBLE_EQ(k4.compute_s, 2e-4 + 2 * (5e-4 + 4 * 1e-3));
+  EXPECT_GE(k4.time_s, k4.compute_s);
+  const TileCost bad{0, 0, 0};
+  EXPECT_THROW(Predict(m, four, Form::kLifted, 64, 64, &bad), Error);
 }
 
 }  // namespace

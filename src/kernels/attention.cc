@@ -274,10 +274,18 @@ void Attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& 
             "argument 'num_threads': expected 0 (default) or a positive count, got ",
             options.num_threads);
   int threads = options.num_threads > 0 ? options.num_threads : internal::DefaultThreadCount();
-  const internal::Blocks blocks = internal::ChooseBlocks(
-      internal::MachineCaches(), internal::AccBytes(p), dk, dv, nq, nk, batch * hq, threads);
-  p.bq = blocks.bq;
-  p.bk = blocks.bk;
+  UserCheck(options.block_q >= 0 && options.block_q % internal::kQueryQuantum == 0, kWho,
+            "argument 'block_q': expected 0 (from the cost model) or a positive multiple of ",
+            internal::kQueryQuantum, ", got ", options.block_q);
+  UserCheck(options.block_k >= 0 && options.block_k % 32 == 0, kWho,
+            "argument 'block_k': expected 0 (from the cost model) or a positive multiple of 32, got ",
+            options.block_k);
+  const internal::Blocks blocks =
+      options.block_q > 0 && options.block_k > 0
+          ? internal::Blocks{}
+          : internal::ChooseBlocks(q.dtype, dk, dv, nq, nk, batch * hq, threads);
+  p.bq = options.block_q > 0 ? options.block_q : blocks.bq;
+  p.bk = options.block_k > 0 ? options.block_k : blocks.bk;
   const int64_t tasks = options.impl == AttentionImpl::kNaive
                             ? internal::RoundUpTo(nq, p.bq) / p.bq
                             : batch * hq * (internal::RoundUpTo(nq, p.bq) / p.bq);
@@ -312,6 +320,19 @@ void Attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& 
   } else {
     internal::RunFusedAttention(p);
   }
+}
+
+AttentionBlocks ChosenBlocks(DType dtype, int64_t heads_total, int64_t nq, int64_t nk, int64_t dk,
+                             int64_t dv, int num_threads) {
+  constexpr const char* kWhoBlocks = "moa::ChosenBlocks: ";
+  UserCheck(heads_total > 0 && nq > 0 && nk > 0 && dk > 0 && dv > 0, kWhoBlocks,
+            "expected positive heads_total, nq, nk, dk and dv, got ", heads_total, ", ", nq, ", ",
+            nk, ", ", dk, ", ", dv);
+  UserCheck(num_threads >= 0, kWhoBlocks,
+            "argument 'num_threads': expected 0 (default) or a positive count, got ", num_threads);
+  const int threads = num_threads > 0 ? num_threads : internal::DefaultThreadCount();
+  const internal::Blocks b = internal::ChooseBlocks(dtype, dk, dv, nq, nk, heads_total, threads);
+  return AttentionBlocks{b.bq, b.bk};
 }
 
 }  // namespace moa

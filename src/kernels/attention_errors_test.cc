@@ -120,6 +120,8 @@ TEST(AttentionErrorsTest, Options) {
       [](Args& a) { a.options.lse = Tensor::Lse(a.od.data(), DType::kFloat32, 2, 4, 5); },
       {"'lse'", "disjoint from 'out'"});
   ExpectError([](Args& a) { a.options.num_threads = -1; }, {"'num_threads'", "positive count", "-1"});
+  ExpectError([](Args& a) { a.options.block_q = 100; }, {"'block_q'", "multiple of 64", "100"});
+  ExpectError([](Args& a) { a.options.block_k = -32; }, {"'block_k'", "multiple of 32", "-32"});
 }
 
 moa_tensor ToC(const Tensor& t) {

@@ -3,6 +3,7 @@
 // LSE, edge sizes around the blocks, dtypes, thread counts and SIMD targets.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <optional>
@@ -16,6 +17,7 @@
 #include "kernels/attention_problem.h"
 #include "kernels/attention_test_util.h"
 #include "moa/attention.h"
+#include "moa/error.h"
 
 namespace moa {
 namespace {
@@ -39,6 +41,7 @@ struct Case {
   bool fully_masked_rows = false;   // mask out every key of some query rows
   bool lse = true;
   std::optional<double> scale;
+  int64_t block_q = 0, block_k = 0;  // 0: the cost model's choice
 };
 
 double Tolerance(DType d) {
@@ -109,6 +112,8 @@ class AttentionCase {
     if (c_.lse) o.lse = lse.view;
     o.num_threads = threads;
     o.impl = impl;
+    o.block_q = c_.block_q;
+    o.block_k = c_.block_k;
     Attention(q_.view, k_.view, v_.view, out.view, o);
     Run run;
     for (int64_t b = 0; b < c_.batch; ++b)
@@ -193,10 +198,10 @@ TEST(AttentionTest, LayoutsForEveryDtype) {
 }
 
 TEST(AttentionTest, EdgeSizesAroundBlocks) {
-  // Query blocks are 64 to 512 rows but shrink (to 64) until there are 4 tasks per thread, and key
-  // tiles are 32 to 512 rows (machine.cc), so these cover a single row/key, tails of every vector
-  // width, and several blocks of each plus a tail (129 and 300 queries; 600, 700 > 512 keys)
-  // whatever the cache sizes.
+  // Query blocks are 64 to 512 rows and key tiles 32 to 512 rows, as the cost model picks them
+  // (machine.cc), so these cover a single row/key, tails of every vector width, and several blocks
+  // of each plus a tail (129 and 300 queries; 600, 700 > 512 keys) whatever it picks;
+  // EveryBlockSize forces each kind of block.
   const std::vector<std::array<int64_t, 4>> shapes = {
       {1, 1, 16, 16}, {1, 9, 8, 8}, {9, 1, 8, 8}, {3, 5, 7, 9},
       {129, 600, 16, 16}, {300, 700, 8, 20}, {65, 64, 33, 17}};
@@ -209,6 +214,46 @@ TEST(AttentionTest, EdgeSizesAroundBlocks) {
                    std::to_string(s[3]));
       AttentionCase(Typed(c, t)).CheckAll();
     }
+}
+
+TEST(AttentionTest, EveryBlockSize) {
+  // Blocks the cost model may pick (machine.cc), smallest to largest, against tails: one query,
+  // fewer rows than a block, several blocks plus a tail.
+  const std::vector<std::array<int64_t, 2>> blocks = {
+      {64, 32}, {128, 96}, {192, 64}, {384, 256}, {512, 512}};
+  const std::vector<std::array<int64_t, 4>> shapes = {
+      {1, 1, 16, 16}, {129, 600, 16, 16}, {300, 700, 8, 20}};
+  for (auto t : {AllTypes()[0], AllTypes()[1], AllTypes()[2]})
+    for (const auto& b : blocks)
+      for (const auto& s : shapes) {
+        Case c;
+        c.nq = s[0], c.nk = s[1], c.dk = s[2], c.dv = s[3];
+        c.block_q = b[0], c.block_k = b[1];
+        SCOPED_TRACE(std::string(DTypeName(t.first)) + " blocks " + std::to_string(b[0]) + "x" +
+                     std::to_string(b[1]) + " nq " + std::to_string(s[0]) + " nk " +
+                     std::to_string(s[1]));
+        AttentionCase(Typed(c, t)).CheckAll();
+      }
+}
+
+TEST(AttentionTest, ChosenBlocksAreSupportedSizes) {
+  for (DType dtype : {DType::kFloat64, DType::kFloat32, DType::kBFloat16})
+    for (int64_t n : {1, 37, 512, 4096, 100000})
+      for (int threads : {1, 2, 7}) {
+        const AttentionBlocks b = ChosenBlocks(dtype, 3, n, n + 5, 64, 128, threads);
+        EXPECT_GT(b.block_q, 0);
+        EXPECT_EQ(b.block_q % 64, 0) << b.block_q;
+        EXPECT_LE(b.block_q, std::max<int64_t>(64, (n + 63) / 64 * 64));
+        EXPECT_GT(b.block_k, 0);
+        EXPECT_EQ(b.block_k % 32, 0) << b.block_k;
+        EXPECT_LE(b.block_k, std::max<int64_t>(32, (n + 5 + 31) / 32 * 32));
+        // The decision is cached: asking again gives the same blocks.
+        const AttentionBlocks again = ChosenBlocks(dtype, 3, n, n + 5, 64, 128, threads);
+        EXPECT_EQ(again.block_q, b.block_q);
+        EXPECT_EQ(again.block_k, b.block_k);
+      }
+  EXPECT_THROW(ChosenBlocks(DType::kFloat32, 1, 0, 8, 8, 8), Error);
+  EXPECT_THROW(ChosenBlocks(DType::kFloat32, 1, 8, 8, 8, 8, -1), Error);
 }
 
 TEST(AttentionTest, GqaAndMqa) {

@@ -1,64 +1,51 @@
-// moa — runtime attention (stage: kernels, internal): cache sizes, thread count, block sizes.
+// moa — runtime attention (stage: kernels, internal): thread count, block sizes from the cost model.
 #include "kernels/machine.h"
-
-#include <unistd.h>
 
 #include <algorithm>
 #include <cstdlib>
-#include <fstream>
-#include <string>
+#include <map>
+#include <mutex>
 #include <thread>
+#include <tuple>
+#include <vector>
+
+#include "cost/cost.h"
+#include "cost/machine_model.h"
 
 namespace moa::internal {
 namespace {
 
-// Parses "48K", "2048K", "30M" as written in /sys/devices/system/cpu/cpu0/cache/index*/size.
-int64_t ParseSysfsSize(const std::string& text) {
-  if (text.empty()) return 0;
-  char* end = nullptr;
-  int64_t value = std::strtoll(text.c_str(), &end, 10);
-  if (end && (*end == 'K' || *end == 'k')) value *= 1024;
-  if (end && (*end == 'M' || *end == 'm')) value *= 1024 * 1024;
-  return value;
-}
-
-// Looks through cpu0's cache indices for a data or unified cache of the given level.
-int64_t SysfsCache(int level) {
-  for (int index = 0; index < 8; ++index) {
-    const std::string dir = "/sys/devices/system/cpu/cpu0/cache/index" + std::to_string(index) + "/";
-    std::ifstream level_file(dir + "level"), type_file(dir + "type"), size_file(dir + "size");
-    if (!level_file || !type_file || !size_file) continue;
-    int found_level = 0;
-    std::string type, size;
-    level_file >> found_level;
-    type_file >> type;
-    size_file >> size;
-    if (found_level == level && type != "Instruction") return ParseSysfsSize(size);
-  }
-  return 0;
-}
-
-int64_t CacheSize(int sysconf_name, int level, int64_t fallback) {
-  long value = sysconf(sysconf_name);
-  if (value > 0) return value;
-  int64_t sysfs = SysfsCache(level);
-  return sysfs > 0 ? sysfs : fallback;
-}
-
 int64_t RoundUp(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
 
-}  // namespace
-
-const CacheSizes& MachineCaches() {
-  static const CacheSizes caches = [] {
-    CacheSizes c;
-    c.l1d = CacheSize(_SC_LEVEL1_DCACHE_SIZE, 1, 32 << 10);
-    c.l2 = CacheSize(_SC_LEVEL2_CACHE_SIZE, 2, 256 << 10);
-    c.l3 = CacheSize(_SC_LEVEL3_CACHE_SIZE, 3, 8 << 20);
-    return c;
-  }();
-  return caches;
+int64_t NextPowerOfTwo(int64_t x) {
+  int64_t p = 1;
+  while (p < x) p *= 2;
+  return p;
 }
+
+// The machine the block choice is costed on: the file MOA_MACHINE names (measured rates), else
+// the default description, whose cache geometry is this machine's (the rates are generic, but
+// for the fused form they scale every candidate alike; the caches decide).
+const cost::MachineModel& RuntimeMachine() {
+  static const cost::MachineModel machine = [] {
+    const char* path = std::getenv("MOA_MACHINE");
+    cost::MachineModel m =
+        path != nullptr && *path != '\0' ? cost::LoadMachine(path) : cost::DefaultMachine();
+    // Fully associative: the set-mapping refinement costs ~10x more to evaluate, and the kernels
+    // pad their tiles' leading dimensions so that rows spread over the sets anyway.
+    for (cost::CacheLevel& c : m.caches) c.ways = 0;
+    return m;
+  }();
+  return machine;
+}
+
+cost::Dtype CostDtype(DType dtype) {
+  if (dtype == DType::kFloat64) return cost::Dtype::kFloat64;
+  if (dtype == DType::kBFloat16) return cost::Dtype::kBFloat16;
+  return cost::Dtype::kFloat32;
+}
+
+}  // namespace
 
 int DefaultThreadCount() {
   if (const char* env = std::getenv("OMP_NUM_THREADS")) {
@@ -70,31 +57,43 @@ int DefaultThreadCount() {
   return hw > 0 ? static_cast<int>(hw) : 1;
 }
 
-Blocks ChooseBlocks(const CacheSizes& caches, int acc_bytes, int64_t dk, int64_t dv, int64_t nq,
-                    int64_t nk, int64_t heads_total, int threads) {
-  Blocks b;
-  // The kernels vectorise along queries in chunks of 64 (4 AVX-512 float32 vectors; see
-  // attention_problem.h). In P V, one chunk of the probability tile (bk x 64 elements) is re-read
-  // for every group of 4 output columns, so it should stay in L1: half of L1 for it, the other half
-  // for the K/V rows being broadcast. That fixes bk (96 on a 48 KiB L1 with float32).
-  const int64_t chunk_bytes = 64 * acc_bytes;
-  int64_t bk = (caches.l1d / 2) / chunk_bytes;
-  // A multiple of 32 keys: two 16-row AMX tiles per step, so tiles start at 32-key boundaries.
-  bk = std::clamp<int64_t>(bk / 32 * 32, 32, 512);
-  b.bk = std::min(bk, RoundUp(std::max<int64_t>(nk, 1), 32));
+Blocks ChooseBlocks(DType dtype, int64_t dk, int64_t dv, int64_t nq, int64_t nk,
+                    int64_t heads_total, int threads) {
+  // What the kernels support: query blocks of whole 64-query chunks (the micro-kernels' 4 vectors
+  // of 16 float32 lanes), key tiles of whole 32-key AMX steps; at most 512 of either, beyond which
+  // the per-thread tiles (Q^T, S^T, O^T: (dk + bk + dv) x bq) outgrow any L2.
+  static const std::vector<int64_t> kBq = {64, 128, 192, 256, 384, 512};
+  static const std::vector<int64_t> kBk = {32, 64, 96, 128, 192, 256, 384, 512};
+  const int64_t nq_class = NextPowerOfTwo(std::max<int64_t>(nq, 1));
+  const int64_t nk_class = NextPowerOfTwo(std::max<int64_t>(nk, 1));
+  using Key = std::tuple<int, int64_t, int64_t, int64_t, int64_t, int64_t, int>;
+  const Key key{static_cast<int>(dtype), dk, dv, nq_class, nk_class, heads_total, threads};
 
-  // Query block: Q^T (dk x bq), the score tile (bk x bq) and O^T (dv x bq) stay in L2 for the
-  // whole sweep over keys; half of L2 is given to them. Every K/V element is loaded once per query
-  // block, so a larger bq divides K/V traffic and the per-tile packing of K/V (the V^T copy of
-  // the AMX path costs bk x dv per tile); capped at 512 rows.
-  int64_t bq = (caches.l2 / 2) / std::max<int64_t>((dk + bk + dv) * acc_bytes, 1);
-  bq = std::clamp<int64_t>(bq / 64 * 64, 64, 512);
-  // Enough tasks for the threads to balance: at least 4 per thread when the problem allows it.
-  while (bq > 64 && heads_total * ((nq + bq - 1) / bq) < 4 * static_cast<int64_t>(threads)) {
-    bq = std::max<int64_t>(64, bq / 2 / 64 * 64);
+  static std::mutex mutex;
+  static std::map<Key, cost::Tiles> decisions;
+  cost::Tiles tiles;
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    const auto it = decisions.find(key);
+    if (it != decisions.end()) tiles = it->second;
   }
-  b.bq = std::min(bq, RoundUp(std::max<int64_t>(nq, 1), 64));
-  return b;
+  if (tiles.bq == 0) {
+    // Two passes of the model over one axis each (the key tile at a middling query block, then
+    // the query block at that tile): 14 predictions instead of 48, a few ms for the first call
+    // of each problem class.
+    const cost::MachineModel& machine = RuntimeMachine();
+    const cost::Dtype cd = CostDtype(dtype);
+    const int64_t bk = cost::RecommendTiles(machine, nq_class, nk_class, dk, dv, cd, threads,
+                                            heads_total, {128}, kBk)
+                           .bk;
+    tiles = cost::RecommendTiles(machine, nq_class, nk_class, dk, dv, cd, threads, heads_total,
+                                 kBq, {bk});
+    std::lock_guard<std::mutex> lock(mutex);
+    if (decisions.size() > 4096) decisions.clear();  // a bound for long-running processes
+    decisions.emplace(key, tiles);
+  }
+  return Blocks{std::min(tiles.bq, RoundUp(std::max<int64_t>(nq, 1), 64)),
+                std::min(tiles.bk, RoundUp(std::max<int64_t>(nk, 1), 32))};
 }
 
 }  // namespace moa::internal

@@ -1,11 +1,13 @@
 // `moa bench`: times the fused and naive attention kernels over a sweep of sizes, dtypes and thread
 // counts, measures the machine's FMA peak in the same run, and prints a table (or JSON records)
-// of median time, GFLOP/s, fraction of peak and speed-up over the naive path.
+// of median time, GFLOP/s, fraction of peak and speed-up over the naive path; with --report, the
+// cost model's prediction of every point beside it (bench_report.cc).
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <fstream>
 #include <iomanip>
 #include <iostream>
 #include <map>
@@ -15,13 +17,13 @@
 #include <string>
 #include <vector>
 
-#include <sys/resource.h>
-
+#include "bench.h"
 #include "commands.h"
 #include "moa/attention.h"
 #include "moa/error.h"
 
 namespace moa::cli {
+
 namespace {
 
 struct BenchFlags {
@@ -35,6 +37,10 @@ struct BenchFlags {
   bool json = false;
   double min_time = 0.3;
   double naive_max_gib = 2.0;
+  int64_t block_q = 0, block_k = 0;  // 0: the kernels' own choice (the cost model's)
+  bool report = false;
+  std::string machine, plots;
+  bool child = false;  // internal: a child of --report measuring one point's memory
 };
 
 std::vector<std::string> SplitList(const std::string& text, const char* flag) {
@@ -75,7 +81,7 @@ AttentionImpl ParseImpl(const std::string& s) {
   throw Error("moa bench: --impl: expected fused or naive, got '" + s + "'");
 }
 
-// Random inputs in the dtype, contiguous (batch 1, heads, n, d): values in [-1, 1].
+// Random values in [-1, 1] of one dtype.
 std::vector<unsigned char> RandomBytes(DType dtype, int64_t count, std::mt19937* rng) {
   std::uniform_real_distribution<float> u(-1, 1);
   std::vector<unsigned char> bytes(count * DTypeSize(dtype));
@@ -94,40 +100,14 @@ std::vector<unsigned char> RandomBytes(DType dtype, int64_t count, std::mt19937*
   return bytes;
 }
 
-struct Record {
-  std::string impl, dtype;
-  int64_t n = 0, d = 0, heads = 0;
-  int threads = 0;
-  bool skipped = false;
-  std::string why;
-  double median_s = 0, gflops = 0, peak_gflops = 0, speedup = 0;
-  int reps = 0;
-  double peak_rss_mib = 0;  // the process's peak resident memory so far (monotonic over a sweep)
-};
-
-double PeakRssMib() {
-  rusage usage{};
-  getrusage(RUSAGE_SELF, &usage);
-  return usage.ru_maxrss / 1024.0;  // Linux reports KiB
-}
-
-// Runs f once to warm up, then until at least 3 runs and min_time seconds; returns the median.
-template <typename F>
-double MedianSeconds(F&& f, double min_time, int* reps) {
-  using Clock = std::chrono::steady_clock;
-  f();
-  std::vector<double> times;
-  double total = 0;
-  while ((times.size() < 3 || total < min_time) && times.size() < 100) {
-    const auto t0 = Clock::now();
-    f();
-    const double t = std::chrono::duration<double>(Clock::now() - t0).count();
-    times.push_back(t);
-    total += t;
+// The process's peak resident memory (VmHWM of /proc/self/status; 0 where unreadable).
+double ProcessHighWaterMib() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmHWM:", 0) == 0) return std::strtod(line.c_str() + 6, nullptr) / 1024;  // kB
   }
-  std::sort(times.begin(), times.end());
-  *reps = static_cast<int>(times.size());
-  return times[times.size() / 2];
+  return 0;
 }
 
 void RunBench(const BenchFlags& flags) {
@@ -140,6 +120,16 @@ void RunBench(const BenchFlags& flags) {
   for (const auto& s : SplitList(flags.impl, "--impl")) impls.push_back(ParseImpl(s));
   UserCheck(flags.heads >= 0, "moa bench: --heads: expected 0 (auto) or a positive count, got ",
             flags.heads);
+  UserCheck((flags.block_q == 0) == (flags.block_k == 0),
+            "moa bench: --block-q and --block-k: give both or neither");
+  const ReportOptions report{flags.machine, flags.report && flags.plots.empty()
+                                                ? std::string("moa_bench_report")
+                                                : flags.plots,
+                             flags.min_time, flags.causal};
+  UserCheck(flags.report || (flags.machine.empty() && flags.plots.empty()),
+            "moa bench: --machine and --plots belong to --report");
+  UserCheck(!flags.report || !flags.causal,
+            "moa bench --report: the cost model prices unmasked attention; drop --causal");
 
   std::cerr << "moa bench: kernels on SIMD target " << AttentionKernelTarget()
             << "; bfloat16 GEMMs on " << Bf16GemmPath() << "\n";
@@ -147,6 +137,7 @@ void RunBench(const BenchFlags& flags) {
   std::map<std::pair<int, int>, double> peaks;
   auto peak = [&](DType dtype, int threads) {
     const std::pair<int, int> key{static_cast<int>(dtype), threads};
+    if (flags.child) return 0.0;
     if (!peaks.count(key)) {
       peaks[key] = MeasurePeakGflops(dtype, threads);
       std::cerr << "moa bench: measured " << DTypeName(dtype) << " peak ("
@@ -160,19 +151,12 @@ void RunBench(const BenchFlags& flags) {
   const size_t total = ns.size() * ds.size() * dtypes.size() * thread_counts.size() * impls.size();
   size_t done = 0;
   std::vector<Record> records;
-  std::mt19937 rng(1);
+  uint32_t seed = 1;
   for (int64_t n : ns)
     for (int64_t d : ds)
       for (DType dtype : dtypes) {
         const int64_t heads = flags.heads > 0 ? flags.heads : std::max<int64_t>(1, 4096 / n);
-        const auto qb = RandomBytes(dtype, heads * n * d, &rng);
-        const auto kb = RandomBytes(dtype, heads * n * d, &rng);
-        const auto vb = RandomBytes(dtype, heads * n * d, &rng);
-        std::vector<unsigned char> ob(heads * n * d * DTypeSize(dtype));
-        const Tensor q = Tensor::Bhsd(qb.data(), dtype, 1, heads, n, d);
-        const Tensor k = Tensor::Bhsd(kb.data(), dtype, 1, heads, n, d);
-        const Tensor v = Tensor::Bhsd(vb.data(), dtype, 1, heads, n, d);
-        const Tensor o = Tensor::Bhsd(ob.data(), dtype, 1, heads, n, d);
+        const BenchTensors t(dtype, heads, n, n, d, seed++);
         const double flops = 4.0 * n * n * d * heads * (flags.causal ? 0.5 : 1.0);
         for (int64_t threads : thread_counts)
           for (AttentionImpl impl : impls) {
@@ -181,6 +165,9 @@ void RunBench(const BenchFlags& flags) {
             r.dtype = DTypeName(dtype);
             r.n = n, r.d = d, r.heads = heads, r.threads = static_cast<int>(threads);
             r.peak_gflops = peak(dtype, r.threads);
+            const AttentionBlocks chosen = ChosenBlocks(dtype, heads, n, n, d, d, r.threads);
+            r.block_q = flags.block_q > 0 ? flags.block_q : chosen.block_q;
+            r.block_k = flags.block_k > 0 ? flags.block_k : chosen.block_k;
             ++done;
             const double s_gib = static_cast<double>(n) * n * (dtype == DType::kFloat64 ? 8 : 4) /
                                  (1 << 30);
@@ -198,15 +185,16 @@ void RunBench(const BenchFlags& flags) {
             options.is_causal = flags.causal;
             options.num_threads = r.threads;
             options.impl = impl;
-            r.median_s = MedianSeconds([&] { Attention(q, k, v, o, options); }, flags.min_time,
-                                       &r.reps);
+            options.block_q = flags.block_q;
+            options.block_k = flags.block_k;
+            r.median_s = MedianSeconds([&] { Attention(t.q, t.k, t.v, t.o, options); },
+                                       flags.min_time, &r.reps);
             r.gflops = flops / r.median_s / 1e9;
-            r.peak_rss_mib = PeakRssMib();
             std::cerr << "[" << done << "/" << total << "] " << r.impl << " " << r.dtype
-                      << " n=" << n << " d=" << d << " threads=" << threads << ": "
-                      << std::setprecision(4) << r.median_s << " s, " << std::setprecision(1)
-                      << r.gflops << " GFLOP/s, peak RSS " << r.peak_rss_mib << " MiB (q, k, v, o: "
-                      << 4.0 * heads * n * d * DTypeSize(dtype) / (1 << 20) << " MiB)\n";
+                      << " n=" << n << " d=" << d << " threads=" << threads << " blocks "
+                      << r.block_q << "x" << r.block_k << ": " << std::setprecision(4)
+                      << r.median_s << " s, " << std::setprecision(1) << r.gflops
+                      << " GFLOP/s (process peak RSS so far " << ProcessHighWaterMib() << " MiB)\n";
             records.push_back(r);
           }
       }
@@ -219,6 +207,7 @@ void RunBench(const BenchFlags& flags) {
       }
     }
   }
+  if (flags.report) PredictAndMeasureMemory(records, report);
 
   if (flags.json) {
     nlohmann::json out = nlohmann::json::array();
@@ -230,14 +219,25 @@ void RunBench(const BenchFlags& flags) {
                           {"gflops", r.gflops},   {"peak_gflops", r.peak_gflops},
                           {"heads", r.heads},     {"batch", 1},
                           {"causal", flags.causal}, {"reps", r.reps},
-                          {"fraction_of_peak", r.gflops / r.peak_gflops},
+                          {"block_q", r.block_q}, {"block_k", r.block_k},
                           {"target", AttentionKernelTarget()},
-                          {"bf16_gemm", Bf16GemmPath()},
-                          {"peak_rss_mib", r.peak_rss_mib}};
+                          {"bf16_gemm", Bf16GemmPath()}};
+      if (r.peak_gflops > 0) j["fraction_of_peak"] = r.gflops / r.peak_gflops;
+      if (flags.child) j["process_hwm_mib"] = ProcessHighWaterMib();
       if (r.speedup > 0) j["speedup_vs_naive"] = r.speedup;
+      if (flags.report) {
+        j["predicted_s"] = r.predicted_s;
+        j["predicted_ideal_s"] = r.predicted_ideal_s;
+        if (r.peak_rss_mib != 0) {
+          j["peak_rss_mib"] = r.peak_rss_mib;
+          j["inputs_mib"] = r.inputs_mib;
+        }
+      }
       out.push_back(j);
     }
     std::cout << out.dump(2) << "\n";
+    if (flags.report && !WritePlots(records, report))
+      throw Error("moa bench --report: the plots could not be made (see above)");
     return;
   }
   std::cout << "moa bench: batch 1, heads = max(1, 4096/n) unless --heads, "
@@ -259,7 +259,7 @@ void RunBench(const BenchFlags& flags) {
     std::cout << std::setw(12) << std::scientific << std::setprecision(3) << r.median_s
               << std::fixed << std::setw(10) << std::setprecision(1) << r.gflops << std::setw(9)
               << r.peak_gflops << std::setw(7) << std::setprecision(1)
-              << 100 * r.gflops / r.peak_gflops << "%";
+              << (r.peak_gflops > 0 ? 100 * r.gflops / r.peak_gflops : 0) << "%";
     if (r.speedup > 0) {
       std::cout << std::setw(9) << std::setprecision(2) << r.speedup << "x";
     } else {
@@ -267,9 +267,27 @@ void RunBench(const BenchFlags& flags) {
     }
     std::cout << "\n";
   }
+  if (flags.report) {
+    PrintReport(records);
+    if (!WritePlots(records, report))
+      throw Error("moa bench --report: the plots could not be made (see above)");
+  }
 }
 
 }  // namespace
+
+BenchTensors::BenchTensors(DType dtype, int64_t heads, int64_t nq, int64_t nk, int64_t d,
+                           uint32_t seed) {
+  std::mt19937 rng(seed);
+  qb = RandomBytes(dtype, heads * nq * d, &rng);
+  kb = RandomBytes(dtype, heads * nk * d, &rng);
+  vb = RandomBytes(dtype, heads * nk * d, &rng);
+  ob.resize(heads * nq * d * DTypeSize(dtype));
+  q = Tensor::Bhsd(qb.data(), dtype, 1, heads, nq, d);
+  k = Tensor::Bhsd(kb.data(), dtype, 1, heads, nk, d);
+  v = Tensor::Bhsd(vb.data(), dtype, 1, heads, nk, d);
+  o = Tensor::Bhsd(ob.data(), dtype, 1, heads, nq, d);
+}
 
 void AddBench(CLI::App& app) {
   auto flags = std::make_shared<BenchFlags>();
@@ -290,7 +308,24 @@ void AddBench(CLI::App& app) {
   bench->add_option("--naive-max-gib", flags->naive_max_gib,
                     "skip the naive path where its S matrix would exceed this many GiB")
       ->capture_default_str();
+  bench->add_option("--block-q", flags->block_q,
+                    "query rows per task, a multiple of 64 (0: the cost model's choice)")
+      ->capture_default_str();
+  bench->add_option("--block-k", flags->block_k,
+                    "key/value rows per tile, a multiple of 32 (0: the cost model's choice)")
+      ->capture_default_str();
   bench->add_flag("--json", flags->json, "print a JSON list of records instead of the table");
+  bench->add_flag("--report", flags->report,
+                  "add the cost model's predicted time of every point, each point's peak memory, "
+                  "and plots");
+  bench->add_option("--machine", flags->machine,
+                    "--report: machine description from `moa peak --output` (default: measure)");
+  bench->add_option("--plots", flags->plots,
+                    "--report: directory for report.json and the PNG plots (default "
+                    "moa_bench_report)");
+  bench->add_flag("--child", flags->child,
+                  "internal (--report): no peak; records carry the process's VmHWM")
+      ->group("");
   bench->callback([flags] { RunBench(*flags); });
 }
 

@@ -1,0 +1,77 @@
+// `moa bench` internals shared by the sweep (bench_command.cc) and its report against the cost
+// model (bench_report.cc): one timed point, random inputs, the median timer.
+#pragma once
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "moa/attention.h"
+
+namespace moa::cli {
+
+// One point of the sweep: an implementation on one (dtype, n = nq = nk, d = dk = dv, threads).
+struct Record {
+  std::string impl, dtype;
+  int64_t n = 0, d = 0, heads = 0;
+  int threads = 0;
+  int64_t block_q = 0, block_k = 0;  // the kernel's blocks (fused: tiles; naive: query blocks)
+  bool skipped = false;
+  std::string why;
+  double median_s = 0, gflops = 0, peak_gflops = 0, speedup = 0;
+  int reps = 0;
+  // --report only (0 = not computed).
+  double predicted_s = 0;        // fused: the cost model with the kernel's measured tile cost
+  double predicted_ideal_s = 0;  // the roofline at the machine's peak rates
+  double peak_rss_mib = 0;       // peak resident memory of a process running only this point
+  double inputs_mib = 0;         // q, k, v and o
+};
+
+// Random contiguous (1, heads, n, d) inputs of one dtype, values in [-1, 1], and the output.
+struct BenchTensors {
+  std::vector<unsigned char> qb, kb, vb, ob;
+  Tensor q, k, v, o;
+  BenchTensors(DType dtype, int64_t heads, int64_t nq, int64_t nk, int64_t d, uint32_t seed);
+};
+
+// Runs f once to warm up, then until at least 3 runs and min_time seconds (at most 100 runs);
+// returns the median.
+template <typename F>
+double MedianSeconds(F&& f, double min_time, int* reps) {
+  using Clock = std::chrono::steady_clock;
+  f();
+  std::vector<double> times;
+  double total = 0;
+  while ((times.size() < 3 || total < min_time) && times.size() < 100) {
+    const auto t0 = Clock::now();
+    f();
+    const double t = std::chrono::duration<double>(Clock::now() - t0).count();
+    times.push_back(t);
+    total += t;
+  }
+  std::sort(times.begin(), times.end());
+  *reps = static_cast<int>(times.size());
+  return times[times.size() / 2];
+}
+
+struct ReportOptions {
+  std::string machine;     // a `moa peak --output` file; empty: measure in this run
+  std::string plots;       // directory for the JSON and PNG plots; empty: none
+  double min_time = 0.3;
+  bool causal = false;  // the child runs of the memory measurement repeat it
+};
+
+// Fills predicted_s, predicted_ideal_s (every record), peak_rss_mib and inputs_mib (fused and
+// naive at the largest thread count), printing progress to stderr.
+void PredictAndMeasureMemory(std::vector<Record>& records, const ReportOptions& options);
+
+// Prints predicted against measured for every point and a verdict against the ±25% target.
+void PrintReport(const std::vector<Record>& records);
+
+// With options.plots, writes report.json there and runs the plotting script; false when that
+// failed (said on stderr).
+bool WritePlots(const std::vector<Record>& records, const ReportOptions& options);
+
+}  // namespace moa::cli
