@@ -39,11 +39,14 @@ typedef struct moa_attention_options {
   const moa_tensor* lse;       /* NULL: not wanted */
   int32_t num_threads;         /* 0: OMP_NUM_THREADS, else all cores */
   int32_t impl;
+  int64_t block_q; /* query rows per task, a multiple of 64; 0: the cost model's choice */
+  int64_t block_k; /* key/value rows per tile, a multiple of 32; 0: the cost model's choice */
 } moa_attention_options;
 
 enum { MOA_OK = 0, MOA_INVALID_ARGUMENT = 1, MOA_INTERNAL_ERROR = 2 };
 
-/* Fills the defaults: no scale, not causal, no mask, no lse, default threads, fused. */
+/* Fills the defaults: no scale, not causal, no mask, no lse, default threads, fused, blocks from
+ * the cost model. */
 void moa_attention_options_init(moa_attention_options* options);
 
 /* out = softmax(q k^T * scale + mask) v. options may be NULL (defaults). Returns MOA_OK, or

@@ -119,7 +119,8 @@ def _as_4d(array, lead):
 
 
 def attention(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None,
-              enable_gqa=False, *, causal_alignment="top_left", return_lse=False, num_threads=None):
+              enable_gqa=False, *, causal_alignment="top_left", return_lse=False, num_threads=None,
+              blocks=None):
     """softmax(query @ key.transpose(-2, -1) * scale + mask) @ value, as
     torch.nn.functional.scaled_dot_product_attention computes it, on moa's fused CPU kernels.
 
@@ -138,6 +139,8 @@ def attention(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False,
       return_lse: also return the log-sum-exp of each score row, shape (..., L); -inf for a fully
         masked row (whose output is 0, never NaN).
       num_threads: worker threads (default: OMP_NUM_THREADS, else all cores).
+      blocks: (query rows per task, key rows per tile), multiples of 64 and 32; default: the cost
+        model's choice for this machine and problem.
 
     Returns the output (..., L, Ev) of the same kind as `query` (and the LSE when asked); float32
     for bfloat16 NumPy input is returned as moa.BFloat16 of bfloat16 values.
@@ -149,6 +152,9 @@ def attention(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False,
         raise ValueError(f"causal_alignment must be 'top_left' or 'bottom_right', got {causal_alignment!r}")
     if num_threads is not None and (not isinstance(num_threads, int) or num_threads < 1):
         raise ValueError(f"num_threads must be a positive int, got {num_threads!r}")
+    if blocks is not None and (not isinstance(blocks, tuple) or len(blocks) != 2
+                               or not all(isinstance(b, int) for b in blocks)):
+        raise ValueError(f"blocks must be a tuple (block_q, block_k) of ints, got {blocks!r}")
     torch = _torch()
     q, k, v = _Arg(query, "query", torch), _Arg(key, "key", torch), _Arg(value, "value", torch)
     if not (q.dtype == k.dtype == v.dtype):
@@ -206,7 +212,7 @@ def attention(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False,
         lse4 = np.empty(q4.shape[:3], dtype=np.float64 if q.dtype == "float64" else np.float32)
     _moa._attention(q4, k4, v4, out4, q.dtype, out_dtype, mask4, mask_dtype, bool(is_causal),
                     causal_alignment == "bottom_right", None if scale is None else float(scale), lse4,
-                    0 if num_threads is None else num_threads)
+                    0 if num_threads is None else num_threads, *(blocks or (0, 0)))
 
     out = out4.reshape(lead_q + (L, v.array.shape[-1]))
     lse = lse4.reshape(lead_q + (L,)) if return_lse else None

@@ -158,3 +158,11 @@ def test_same_result_with_one_and_two_threads():
     a = moa.attention(q, k, v, num_threads=1)
     b = moa.attention(q, k, v, num_threads=2)
     assert torch.equal(a, b)
+
+
+@pytest.mark.parametrize("blocks", [(64, 32), (128, 96), (512, 512)])
+def test_given_blocks_match_the_reference(blocks):
+    gen = torch.Generator().manual_seed(3)
+    q, k, v = tensor((1, 2, 130, 16), "float64", gen), tensor((1, 2, 301, 16), "float64", gen), tensor((1, 2, 301, 16), "float64", gen)
+    want, _ = reference(q, k, v)
+    assert rel_err(moa.attention(q, k, v, blocks=blocks), want) <= TOL["float64"]

@@ -65,3 +65,7 @@ def test_bad_alignment_and_threads():
         moa.attention(q, k, v, is_causal=True, causal_alignment="middle")
     with pytest.raises(ValueError, match="num_threads"):
         moa.attention(q, k, v, num_threads=0)
+    with pytest.raises(ValueError, match="blocks must be a tuple"):
+        moa.attention(q, k, v, blocks=64)
+    with pytest.raises(ValueError, match="block_k.*multiple of 32, got 40"):
+        moa.attention(q, k, v, blocks=(64, 40))

@@ -179,6 +179,12 @@ TEST(AttentionCApiTest, ErrorsBecomeStatusAndMessage) {
   EXPECT_NE(std::string(moa_last_error()).find("'impl'"), std::string::npos);
   o.impl = MOA_IMPL_NAIVE;
   EXPECT_EQ(moa_attention(&q, &k, &v, &out, &o), MOA_OK) << moa_last_error();
+  o.block_q = 64;
+  o.block_k = 48;
+  EXPECT_EQ(moa_attention(&q, &k, &v, &out, &o), MOA_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(moa_last_error()).find("'block_k'"), std::string::npos);
+  o.block_k = 32;
+  EXPECT_EQ(moa_attention(&q, &k, &v, &out, &o), MOA_OK) << moa_last_error();
 }
 
 }  // namespace

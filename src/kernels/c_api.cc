@@ -68,6 +68,8 @@ int moa_attention(const moa_tensor* q, const moa_tensor* k, const moa_tensor* v,
                      static_cast<int>(options->impl));
       o.impl = options->impl == MOA_IMPL_NAIVE ? moa::AttentionImpl::kNaive
                                                : moa::AttentionImpl::kFused;
+      o.block_q = options->block_q;
+      o.block_k = options->block_k;
     }
     moa::Attention(ToTensor(*q), ToTensor(*k), ToTensor(*v), ToTensor(*out), o);
     return MOA_OK;
