@@ -11,6 +11,7 @@ packages=(
   python3 python3-dev pybind11-dev python3-numpy python3-pytest
   python3-torch                                  # the float64 oracle
   python3-matplotlib                             # `moa bench --report` plots
+  libdnnl-dev                                    # oneDNN: `moa bench`'s unfused peer
 )
 
 missing=()

@@ -20,7 +20,10 @@ struct Record {
   int64_t block_q = 0, block_k = 0;  // the kernel's blocks (fused: tiles; naive: query blocks)
   bool skipped = false;
   std::string why;
-  double median_s = 0, gflops = 0, peak_gflops = 0, speedup = 0;
+  double median_s = 0, gflops = 0, peak_gflops = 0;
+  double speedup = 0;           // naive median / this median
+  double speedup_unfused = 0;   // fused only: the fastest unfused path's median / this median
+  double diff_vs_fused = -1;    // unfused paths: relative max-norm difference from fused's output
   int reps = 0;
   // --report only (0 = not computed).
   double predicted_s = 0;        // fused: the cost model with the kernel's measured tile cost

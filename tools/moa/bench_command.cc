@@ -11,6 +11,7 @@
 #include <iomanip>
 #include <iostream>
 #include <map>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <sstream>
@@ -19,6 +20,7 @@
 
 #include "bench.h"
 #include "commands.h"
+#include "peer.h"
 #include "moa/attention.h"
 #include "moa/error.h"
 
@@ -75,10 +77,36 @@ DType ParseDType(const std::string& s) {
   throw Error("moa bench: --dtype: expected float64, float32 or bfloat16, got '" + s + "'");
 }
 
-AttentionImpl ParseImpl(const std::string& s) {
-  if (s == "fused") return AttentionImpl::kFused;
-  if (s == "naive") return AttentionImpl::kNaive;
-  throw Error("moa bench: --impl: expected fused or naive, got '" + s + "'");
+// How far an unfused path's output may sit from the fused one's: twice what each is tested to
+// against the float64 reference.
+double Tolerance(DType dtype) {
+  return 2 * (dtype == DType::kFloat64 ? 1e-12 : dtype == DType::kFloat32 ? 1e-5 : 2e-2);
+}
+
+// Max-norm of (a - b) over max-norm of b, for two outputs of one dtype.
+double RelativeDifference(const std::vector<unsigned char>& a, const std::vector<unsigned char>& b,
+                          DType dtype) {
+  const auto at = [dtype](const std::vector<unsigned char>& x, size_t i) -> double {
+    if (dtype == DType::kFloat64) {
+      double y;
+      std::memcpy(&y, x.data() + 8 * i, 8);
+      return y;
+    }
+    if (dtype == DType::kFloat32) {
+      float y;
+      std::memcpy(&y, x.data() + 4 * i, 4);
+      return y;
+    }
+    uint16_t y;
+    std::memcpy(&y, x.data() + 2 * i, 2);
+    return FloatFromBFloat16(y);
+  };
+  double diff = 0, norm = 0;
+  for (size_t i = 0; i < b.size() / DTypeSize(dtype); ++i) {
+    diff = std::max(diff, std::fabs(at(a, i) - at(b, i)));
+    norm = std::max(norm, std::fabs(at(b, i)));
+  }
+  return norm > 0 ? diff / norm : diff;
 }
 
 // Random values in [-1, 1] of one dtype.
@@ -116,8 +144,13 @@ void RunBench(const BenchFlags& flags) {
   const std::vector<int64_t> thread_counts = IntList(flags.threads, "--threads");
   std::vector<DType> dtypes;
   for (const auto& s : SplitList(flags.dtype, "--dtype")) dtypes.push_back(ParseDType(s));
-  std::vector<AttentionImpl> impls;
-  for (const auto& s : SplitList(flags.impl, "--impl")) impls.push_back(ParseImpl(s));
+  const std::string peer_name = PeerName();
+  const std::vector<std::string> impls = SplitList(flags.impl, "--impl");
+  for (const std::string& s : impls) {
+    UserCheck(s == "fused" || s == "naive" || (!peer_name.empty() && s == peer_name),
+              "moa bench: --impl: expected fused, naive", peer_name.empty() ? "" : " or ",
+              peer_name, ", got '", s, "'", s == "onednn" ? " (" + PeerDescription() + ")" : "");
+  }
   UserCheck(flags.heads >= 0, "moa bench: --heads: expected 0 (auto) or a positive count, got ",
             flags.heads);
   UserCheck((flags.block_q == 0) == (flags.block_k == 0),
@@ -132,7 +165,8 @@ void RunBench(const BenchFlags& flags) {
             "moa bench --report: the cost model prices unmasked attention; drop --causal");
 
   std::cerr << "moa bench: kernels on SIMD target " << AttentionKernelTarget()
-            << "; bfloat16 GEMMs on " << Bf16GemmPath() << "\n";
+            << "; bfloat16 GEMMs on " << Bf16GemmPath() << "; unfused peer: " << PeerDescription()
+            << "\n";
   // Peaks measured once per (dtype, threads), in this run, on the unit each dtype's GEMMs use.
   std::map<std::pair<int, int>, double> peaks;
   auto peak = [&](DType dtype, int threads) {
@@ -151,6 +185,7 @@ void RunBench(const BenchFlags& flags) {
   const size_t total = ns.size() * ds.size() * dtypes.size() * thread_counts.size() * impls.size();
   size_t done = 0;
   std::vector<Record> records;
+  bool disagree = false;
   uint32_t seed = 1;
   for (int64_t n : ns)
     for (int64_t d : ds)
@@ -158,54 +193,99 @@ void RunBench(const BenchFlags& flags) {
         const int64_t heads = flags.heads > 0 ? flags.heads : std::max<int64_t>(1, 4096 / n);
         const BenchTensors t(dtype, heads, n, n, d, seed++);
         const double flops = 4.0 * n * n * d * heads * (flags.causal ? 0.5 : 1.0);
-        for (int64_t threads : thread_counts)
-          for (AttentionImpl impl : impls) {
+        for (int64_t threads : thread_counts) {
+          std::vector<unsigned char> fused_out;  // this point's fused output, once timed
+          for (const std::string& impl : impls) {
             Record r;
-            r.impl = impl == AttentionImpl::kFused ? "fused" : "naive";
+            r.impl = impl;
             r.dtype = DTypeName(dtype);
             r.n = n, r.d = d, r.heads = heads, r.threads = static_cast<int>(threads);
             r.peak_gflops = peak(dtype, r.threads);
-            const AttentionBlocks chosen = ChosenBlocks(dtype, heads, n, n, d, d, r.threads);
-            r.block_q = flags.block_q > 0 ? flags.block_q : chosen.block_q;
-            r.block_k = flags.block_k > 0 ? flags.block_k : chosen.block_k;
+            const bool peer = impl == peer_name;
+            if (!peer) {
+              const AttentionBlocks chosen = ChosenBlocks(dtype, heads, n, n, d, d, r.threads);
+              r.block_q = flags.block_q > 0 ? flags.block_q : chosen.block_q;
+              r.block_k = flags.block_k > 0 ? flags.block_k : chosen.block_k;
+            }
             ++done;
-            const double s_gib = static_cast<double>(n) * n * (dtype == DType::kFloat64 ? 8 : 4) /
-                                 (1 << 30);
-            if (impl == AttentionImpl::kNaive && s_gib > flags.naive_max_gib) {
+            // The naive path materialises S for one head at a time, the peer for all at once.
+            const double s_gib = static_cast<double>(peer ? heads : 1) * n * n *
+                                 (dtype == DType::kFloat64 ? 8 : 4) / (1 << 30);
+            std::ostringstream why;
+            if (impl != "fused" && s_gib > flags.naive_max_gib) {
+              why << "S matrix " << std::setprecision(3) << s_gib << " GiB > --naive-max-gib";
+            } else if (peer && !PeerUnsupported(dtype).empty()) {
+              why << PeerUnsupported(dtype);
+            } else if (peer && flags.causal) {
+              why << "the peer runs unmasked attention only";
+            }
+            if (!why.str().empty()) {
               r.skipped = true;
-              std::ostringstream why;
-              why << "naive S matrix " << std::setprecision(3) << s_gib << " GiB > --naive-max-gib";
               r.why = why.str();
-              std::cerr << "[" << done << "/" << total << "] naive " << r.dtype << " n=" << n
-                        << " d=" << d << " threads=" << threads << ": skipped (" << r.why << ")\n";
+              std::cerr << "[" << done << "/" << total << "] " << impl << " " << r.dtype
+                        << " n=" << n << " d=" << d << " threads=" << threads << ": skipped ("
+                        << r.why << ")\n";
               records.push_back(r);
               continue;
             }
             AttentionOptions options;
             options.is_causal = flags.causal;
             options.num_threads = r.threads;
-            options.impl = impl;
+            options.impl = impl == "naive" ? AttentionImpl::kNaive : AttentionImpl::kFused;
             options.block_q = flags.block_q;
             options.block_k = flags.block_k;
-            r.median_s = MedianSeconds([&] { Attention(t.q, t.k, t.v, t.o, options); },
-                                       flags.min_time, &r.reps);
+            std::unique_ptr<PeerRun> peer_run;
+            if (peer) peer_run = std::make_unique<PeerRun>(t, dtype, heads, n, d, r.threads);
+            r.median_s = MedianSeconds(
+                [&] {
+                  if (peer_run) {
+                    (*peer_run)();
+                  } else {
+                    Attention(t.q, t.k, t.v, t.o, options);
+                  }
+                },
+                flags.min_time, &r.reps);
             r.gflops = flops / r.median_s / 1e9;
+            // Every path's output against the fused kernel's at the same point.
+            if (impl == "fused") {
+              fused_out = t.ob;
+            } else if (!fused_out.empty()) {
+              r.diff_vs_fused = RelativeDifference(t.ob, fused_out, dtype);
+              disagree = disagree || !(r.diff_vs_fused <= Tolerance(dtype));
+            }
             std::cerr << "[" << done << "/" << total << "] " << r.impl << " " << r.dtype
-                      << " n=" << n << " d=" << d << " threads=" << threads << " blocks "
-                      << r.block_q << "x" << r.block_k << ": " << std::setprecision(4)
-                      << r.median_s << " s, " << std::setprecision(1) << r.gflops
-                      << " GFLOP/s (process peak RSS so far " << ProcessHighWaterMib() << " MiB)\n";
+                      << " n=" << n << " d=" << d << " threads=" << threads;
+            if (peer) {
+              std::cerr << " (" << peer_run->Kernels() << ")";
+            } else {
+              std::cerr << " blocks " << r.block_q << "x" << r.block_k;
+            }
+            std::cerr << ": " << std::setprecision(4) << r.median_s << " s, "
+                      << std::setprecision(1) << r.gflops << " GFLOP/s";
+            if (r.diff_vs_fused >= 0)
+              std::cerr << ", differs from fused by " << std::scientific << std::setprecision(1)
+                        << r.diff_vs_fused << std::fixed;
+            std::cerr << " (process peak RSS so far " << ProcessHighWaterMib() << " MiB)\n";
             records.push_back(r);
           }
+          fused_out.clear();
+        }
       }
-  // Speed-up of each row over the naive row of the same point (1 for naive itself).
+  // Speed-ups over the naive row of the same point (1 for naive itself), and of fused over the
+  // fastest unfused row (naive or the peer).
+  const auto same_point = [](const Record& a, const Record& b) {
+    return !a.skipped && !b.skipped && a.dtype == b.dtype && a.n == b.n && a.d == b.d &&
+           a.threads == b.threads;
+  };
   for (Record& r : records) {
-    for (const Record& naive : records) {
-      if (naive.impl == "naive" && !naive.skipped && !r.skipped && naive.dtype == r.dtype &&
-          naive.n == r.n && naive.d == r.d && naive.threads == r.threads) {
-        r.speedup = naive.median_s / r.median_s;
-      }
+    double best_unfused = 0;
+    for (const Record& other : records) {
+      if (!same_point(r, other)) continue;
+      if (other.impl == "naive") r.speedup = other.median_s / r.median_s;
+      if (other.impl != "fused" && (best_unfused == 0 || other.median_s < best_unfused))
+        best_unfused = other.median_s;
     }
+    if (r.impl == "fused" && best_unfused > 0) r.speedup_unfused = best_unfused / r.median_s;
   }
   if (flags.report) PredictAndMeasureMemory(records, report);
 
@@ -225,6 +305,8 @@ void RunBench(const BenchFlags& flags) {
       if (r.peak_gflops > 0) j["fraction_of_peak"] = r.gflops / r.peak_gflops;
       if (flags.child) j["process_hwm_mib"] = ProcessHighWaterMib();
       if (r.speedup > 0) j["speedup_vs_naive"] = r.speedup;
+      if (r.speedup_unfused > 0) j["speedup_vs_best_unfused"] = r.speedup_unfused;
+      if (r.diff_vs_fused >= 0) j["difference_from_fused"] = r.diff_vs_fused;
       if (flags.report) {
         j["predicted_s"] = r.predicted_s;
         j["predicted_ideal_s"] = r.predicted_ideal_s;
@@ -238,6 +320,7 @@ void RunBench(const BenchFlags& flags) {
     std::cout << out.dump(2) << "\n";
     if (flags.report && !WritePlots(records, report))
       throw Error("moa bench --report: the plots could not be made (see above)");
+    if (disagree) throw Error("moa bench: an unfused path's output differs from fused's (above)");
     return;
   }
   std::cout << "moa bench: batch 1, heads = max(1, 4096/n) unless --heads, "
@@ -247,7 +330,8 @@ void RunBench(const BenchFlags& flags) {
   std::cout << std::left << std::setw(7) << "impl" << std::setw(10) << "dtype" << std::right
             << std::setw(7) << "n" << std::setw(5) << "d" << std::setw(6) << "heads" << std::setw(4)
             << "thr" << std::setw(12) << "median_s" << std::setw(10) << "GFLOP/s" << std::setw(9)
-            << "peak" << std::setw(8) << "%peak" << std::setw(10) << "vs_naive" << "\n";
+            << "peak" << std::setw(8) << "%peak" << std::setw(10) << "vs_naive" << std::setw(12)
+            << "vs_unfused" << std::setw(12) << "diff_fused" << "\n";
   for (const Record& r : records) {
     std::cout << std::left << std::setw(7) << r.impl << std::setw(10) << r.dtype << std::right
               << std::setw(7) << r.n << std::setw(5) << r.d << std::setw(6) << r.heads
@@ -260,13 +344,22 @@ void RunBench(const BenchFlags& flags) {
               << std::fixed << std::setw(10) << std::setprecision(1) << r.gflops << std::setw(9)
               << r.peak_gflops << std::setw(7) << std::setprecision(1)
               << (r.peak_gflops > 0 ? 100 * r.gflops / r.peak_gflops : 0) << "%";
-    if (r.speedup > 0) {
-      std::cout << std::setw(9) << std::setprecision(2) << r.speedup << "x";
-    } else {
-      std::cout << std::setw(10) << "-";
+    const auto ratio = [](double x, int width) {
+      if (x > 0) {
+        std::cout << std::setw(width - 1) << std::setprecision(2) << x << "x";
+      } else {
+        std::cout << std::setw(width) << "-";
+      }
+    };
+    ratio(r.speedup, 10);
+    ratio(r.speedup_unfused, 12);
+    if (r.diff_vs_fused >= 0) {
+      std::cout << std::setw(12) << std::scientific << std::setprecision(1) << r.diff_vs_fused
+                << std::fixed;
     }
     std::cout << "\n";
   }
+  if (disagree) throw Error("moa bench: an unfused path's output differs from fused's (above)");
   if (flags.report) {
     PrintReport(records);
     if (!WritePlots(records, report))
@@ -299,7 +392,11 @@ void AddBench(CLI::App& app) {
   bench->add_option("--dtype", flags->dtype, "float64,float32,bfloat16")->capture_default_str();
   bench->add_option("--threads", flags->threads, "thread counts, comma-separated")
       ->capture_default_str();
-  bench->add_option("--impl", flags->impl, "fused,naive")->capture_default_str();
+  if (*PeerName() != '\0') flags->impl += std::string(",") + PeerName();
+  bench->add_option("--impl", flags->impl,
+                    std::string("fused,naive") + (*PeerName() != '\0' ? "," : "") + PeerName() +
+                        " (the unfused peer: " + PeerDescription() + ")")
+      ->capture_default_str();
   bench->add_option("--heads", flags->heads, "heads per point (0: max(1, 4096/n))")
       ->capture_default_str();
   bench->add_flag("--causal", flags->causal, "causal (top-left) mask; flops counted halved");

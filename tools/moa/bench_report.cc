@@ -147,7 +147,7 @@ void PredictAndMeasureMemory(std::vector<Record>& records, const ReportOptions& 
     if (r.skipped) continue;
     const cost::Problem problem{r.n, r.n, r.d, r.d, 1, r.heads, cost::ParseDtype(r.dtype),
                                 r.threads};
-    if (r.impl == "naive") {
+    if (r.impl != "fused") {  // naive and the peer: the materialising form
       r.predicted_ideal_s = cost::Predict(machine, problem, cost::Form::kNaive).time_s;
       r.predicted_s = r.predicted_ideal_s;
       continue;
@@ -184,7 +184,7 @@ void PredictAndMeasureMemory(std::vector<Record>& records, const ReportOptions& 
 void PrintReport(const std::vector<Record>& records) {
   std::cout << "\npredicted against measured (ratio = measured / predicted; fused: the cost model "
                "with the kernel's measured tile cost; ideal: the roofline at the machine's peak "
-               "rates; naive: roofline only)\n";
+               "rates; naive and peer: roofline of the materialising form only)\n";
   std::cout << std::left << std::setw(7) << "impl" << std::setw(10) << "dtype" << std::right
             << std::setw(7) << "n" << std::setw(5) << "d" << std::setw(4) << "thr" << std::setw(10)
             << "blocks" << std::setw(12) << "measured_s" << std::setw(12) << "predicted_s"
@@ -197,7 +197,8 @@ void PrintReport(const std::vector<Record>& records) {
     const double ratio = r.median_s / r.predicted_s;
     std::cout << std::left << std::setw(7) << r.impl << std::setw(10) << r.dtype << std::right
               << std::setw(7) << r.n << std::setw(5) << r.d << std::setw(4) << r.threads
-              << std::setw(10) << (std::to_string(r.block_q) + "x" + std::to_string(r.block_k))
+              << std::setw(10)
+              << (r.block_q > 0 ? std::to_string(r.block_q) + "x" + std::to_string(r.block_k) : "-")
               << std::setw(12) << Seconds(r.median_s) << std::setw(12) << Seconds(r.predicted_s)
               << std::setw(8) << std::fixed << std::setprecision(2) << ratio << std::setw(12)
               << Seconds(r.predicted_ideal_s) << std::setw(8) << std::setprecision(0)

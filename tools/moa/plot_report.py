@@ -5,7 +5,7 @@ Writes three PNGs into OUT_DIR:
                            of each thread count as a dashed line;
   predicted_vs_measured.png  measured median against the cost model's prediction, log-log, with
                            the y = x line and the +-25% band the model is held to;
-  memory.png               peak resident memory against n, naive and fused, beside the size of
+  memory.png               peak resident memory against n, fused and unfused, beside the size of
                            q, k, v and o (each point run alone in its own process).
 Needs matplotlib (Debian: python3-matplotlib).
 """
@@ -19,6 +19,12 @@ matplotlib.use("Agg")  # files only, no display
 import matplotlib.pyplot as plt  # noqa: E402
 
 DTYPES = ["float32", "float64", "bfloat16"]
+
+
+def impls(records):
+    """(impl, marker) for each implementation present: fused, naive, then any peer."""
+    names = sorted({r["impl"] for r in records}, key=lambda i: (i != "fused", i != "naive", i))
+    return [(i, {"fused": "o", "naive": "s"}.get(i, "^")) for i in names]
 
 
 def series(records, **match):
@@ -37,7 +43,7 @@ def gflops_vs_n(records, path):
             ax.text(min(r["n"] for r in rows), peak, f" peak, {threads} thr", va="bottom",
                     fontsize=7, color="grey")
             for d in sorted({r["d"] for r in rows}):
-                for impl, marker in (("fused", "o"), ("naive", "s")):
+                for impl, marker in impls(rows):
                     s = series(rows, threads=threads, d=d, impl=impl)
                     if s:
                         ax.plot([r["n"] for r in s], [r["gflops"] for r in s], marker=marker,
@@ -60,14 +66,14 @@ def predicted_vs_measured(records, path):
     ax.fill_between(xs, [x * 0.75 for x in xs], [x * 1.25 for x in xs], color="grey",
                     alpha=0.2, label="+-25%")
     for dtype in DTYPES:
-        for impl, marker in (("fused", "o"), ("naive", "x")):
+        for impl, marker in impls(records):
             s = series(records, dtype=dtype, impl=impl)
             if s:
                 ax.scatter([r["predicted_s"] for r in s], [r["median_s"] for r in s],
                            marker=marker, label=f"{impl} {dtype}")
     ax.set_xscale("log")
     ax.set_yscale("log")
-    ax.set_xlabel("predicted s (fused: model + measured tile cost; naive: roofline)")
+    ax.set_xlabel("predicted s (fused: model + measured tile cost; unfused: roofline)")
     ax.set_ylabel("measured median s")
     ax.legend(fontsize=7)
     fig.tight_layout()
@@ -81,7 +87,7 @@ def memory(records, path):
     fig, ax = plt.subplots(figsize=(6.5, 4.5))
     for dtype in DTYPES:
         for d in sorted({r["d"] for r in rows if r["dtype"] == dtype}):
-            for impl, marker in (("fused", "o"), ("naive", "s")):
+            for impl, marker in impls(rows):
                 s = series(rows, dtype=dtype, d=d, impl=impl)
                 if s:
                     ax.plot([r["n"] for r in s], [r["peak_rss_mib"] for r in s], marker=marker,
