@@ -24,42 +24,28 @@ double Bandwidth(double one, double all, int threads) {
   return std::max(one, std::min(one * threads, all));
 }
 
-// Outer trip of the form's first loop (the one threads split) for one head.
-int64_t OuterTrip(const Bindings& sizes, Form form) {
-  if (form == Form::kLifted) return sizes.at("nqb");
-  return sizes.at("n");
+// Trip of the program's first top-level loop: the one threads split (1 when there is none).
+int64_t OuterTrip(const onf::Onf& onf, const Bindings& sizes) {
+  for (const onf::Stmt& s : onf.body) {
+    if (s.kind == onf::StmtKind::kLoop)
+      return std::max<int64_t>(1, (s.extent.Evaluate(sizes) + s.divisor - 1) / s.divisor);
+  }
+  return 1;
 }
 
-}  // namespace
-
-void CheckProblem(const Problem& p) {
-  UserCheck(p.n > 0, "--n: must be positive, got ", p.n);
-  UserCheck(p.m > 0, "--m: must be positive, got ", p.m);
-  UserCheck(p.dk > 0, "--dk: must be positive, got ", p.dk);
-  UserCheck(p.dv > 0, "--dv: must be positive, got ", p.dv);
-  UserCheck(p.batch > 0, "--b: must be positive, got ", p.batch);
-  UserCheck(p.heads > 0, "--h: must be positive, got ", p.heads);
-  UserCheck(p.threads > 0, "--threads: must be positive, got ", p.threads);
-}
-
-Prediction Predict(const MachineModel& machine, const Problem& problem, Form form, int64_t bq,
-                   int64_t bk, const TileCost* kernel) {
-  CheckProblem(problem);
+// The cost of `heads` independent runs of `onf` on `threads` threads; with `kernel`, the compute
+// time of the lifted attention kernel (sizes then bind nkb).
+Prediction Cost(const MachineModel& machine, const onf::Onf& onf, const Bindings& sizes,
+                Dtype dtype, int threads, int64_t bh, const TileCost* kernel) {
   UserCheck(!machine.caches.empty(), "machine description: no cache levels");
-  const Bindings sizes = AttentionSizes(form, problem.n, problem.m, problem.dk, problem.dv, bq, bk);
-  const onf::Onf onf = AttentionOnf(form);
-  const int eb = DtypeBytes(problem.dtype);
-  const double heads = static_cast<double>(problem.batch * problem.heads);
+  const int eb = DtypeBytes(dtype);
+  const double heads = static_cast<double>(bh);
 
   Prediction p;
-  p.form = form;
-  p.bq = form == Form::kLifted ? bq : 0;
-  p.bk = form == Form::kLifted ? bk : 0;
-  const int64_t trip = OuterTrip(sizes, form);
-  const int64_t tasks = problem.batch * problem.heads * trip;
-  p.threads_used = static_cast<int>(std::min<int64_t>(problem.threads, tasks));
+  const int64_t trip = OuterTrip(onf, sizes);
+  const int64_t tasks = bh * trip;
+  p.threads_used = static_cast<int>(std::min<int64_t>(threads, tasks));
   // Threads per head when there are fewer heads than threads.
-  const int64_t bh = problem.batch * problem.heads;
   const int64_t split = bh >= p.threads_used ? 1 : std::min<int64_t>(trip, (p.threads_used + bh - 1) / bh);
 
   const OpCounts ops = CountOps(onf, sizes, eb);
@@ -67,15 +53,15 @@ Prediction Predict(const MachineModel& machine, const Problem& problem, Form for
   p.other_flops = ops.other_flops * heads;
   p.exps = ops.exps * heads;
 
-  const double fma_rate = machine.FmaFlops(problem.dtype) / 2 * p.threads_used;  // ops/s
-  const double exp_rate = machine.ExpRate(problem.dtype) * p.threads_used;
+  const double fma_rate = machine.FmaFlops(dtype) / 2 * p.threads_used;  // ops/s
+  const double exp_rate = machine.ExpRate(dtype) * p.threads_used;
   UserCheck(fma_rate > 0 && exp_rate > 0, "machine description: no FMA or exp rate for ",
-            DtypeName(problem.dtype));
+            DtypeName(dtype));
   // Whole tasks per thread: the busiest thread runs ceil(tasks / threads) of them.
   const double imbalance = static_cast<double>((tasks + p.threads_used - 1) / p.threads_used) *
                            p.threads_used / static_cast<double>(tasks);
   p.compute_s = ((p.fma + p.other_flops) / fma_rate + p.exps / exp_rate) * imbalance;
-  if (kernel != nullptr && form == Form::kLifted) {
+  if (kernel != nullptr) {
     UserCheck(kernel->per_tile_s > 0 && kernel->per_block_s >= 0 && kernel->per_call_s >= 0,
               "kernel tile cost: per_tile_s must be positive, per_block_s and per_call_s "
               "non-negative");
@@ -83,7 +69,7 @@ Prediction Predict(const MachineModel& machine, const Problem& problem, Form for
                   static_cast<double>((tasks + p.threads_used - 1) / p.threads_used) *
                       (kernel->per_block_s + static_cast<double>(sizes.at("nkb")) * kernel->per_tile_s);
   }
-  p.energy_j = p.flops() * machine.FlopEnergy(problem.dtype) + p.exps * machine.exp.joules;
+  p.energy_j = p.flops() * machine.FlopEnergy(dtype) + p.exps * machine.exp.joules;
 
   // Registers <- L1: every reference.
   LevelCost reg;
@@ -136,6 +122,37 @@ Prediction Predict(const MachineModel& machine, const Problem& problem, Form for
   }
   p.time_s = std::max(p.compute_s, p.memory_s);
   return p;
+}
+
+}  // namespace
+
+void CheckProblem(const Problem& p) {
+  UserCheck(p.n > 0, "--n: must be positive, got ", p.n);
+  UserCheck(p.m > 0, "--m: must be positive, got ", p.m);
+  UserCheck(p.dk > 0, "--dk: must be positive, got ", p.dk);
+  UserCheck(p.dv > 0, "--dv: must be positive, got ", p.dv);
+  UserCheck(p.batch > 0, "--b: must be positive, got ", p.batch);
+  UserCheck(p.heads > 0, "--h: must be positive, got ", p.heads);
+  UserCheck(p.threads > 0, "--threads: must be positive, got ", p.threads);
+}
+
+Prediction Predict(const MachineModel& machine, const Problem& problem, Form form, int64_t bq,
+                   int64_t bk, const TileCost* kernel) {
+  CheckProblem(problem);
+  const Bindings sizes = AttentionSizes(form, problem.n, problem.m, problem.dk, problem.dv, bq, bk);
+  Prediction p = Cost(machine, AttentionOnf(form), sizes, problem.dtype, problem.threads,
+                      problem.batch * problem.heads, form == Form::kLifted ? kernel : nullptr);
+  p.form = form;
+  p.bq = form == Form::kLifted ? bq : 0;
+  p.bk = form == Form::kLifted ? bk : 0;
+  return p;
+}
+
+Prediction PredictOnf(const MachineModel& machine, const onf::Onf& onf, const Bindings& sizes,
+                      Dtype dtype, int threads, int64_t heads) {
+  UserCheck(threads > 0, "--threads: must be positive, got ", threads);
+  UserCheck(heads > 0, "heads: must be positive, got ", heads);
+  return Cost(machine, onf, sizes, dtype, threads, heads, nullptr);
 }
 
 Tiles RecommendTiles(const MachineModel& machine, int64_t n, int64_t m, int64_t dk, int64_t dv,

@@ -91,6 +91,11 @@ struct TileCost {
 Prediction Predict(const MachineModel& machine, const Problem& problem, Form form,
                    int64_t bq = 0, int64_t bk = 0, const TileCost* kernel = nullptr);
 
+// The same prediction for any ONF loop nest (a spec's DNF lowered by onf::Lower, or its lifted
+// form from src/lift), `heads` independent copies; threads split its first top-level loop.
+Prediction PredictOnf(const MachineModel& machine, const onf::Onf& onf, const Bindings& sizes,
+                      Dtype dtype, int threads, int64_t heads = 1);
+
 struct Tiles {
   int64_t bq = 0, bk = 0;
   double time_s = 0;

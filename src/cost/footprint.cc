@@ -40,13 +40,29 @@ void CollectLoads(const dnf::Scalar& s, std::vector<Access>* out) {
   for (const dnf::Scalar& a : s->args) CollectLoads(a, out);
 }
 
+// Iterations of an ONF loop: ⌈extent / divisor⌉ (a lifted outer axis runs over whole tiles).
+int64_t Trip(const onf::Stmt& s, const Bindings& sizes) {
+  const int64_t extent = s.extent.Evaluate(sizes);
+  UserCheck(extent >= 0, "loop over ", s.name, " has negative extent ", extent);
+  return (extent + s.divisor - 1) / s.divisor;
+}
+
 Node Build(const onf::Stmt& s, const Bindings& sizes) {
   Node n;
   if (s.kind == onf::StmtKind::kLoop) {
     n.kind = Node::kLoop;
     n.var = s.name;
-    n.trip = s.extent.Evaluate(sizes);
-    UserCheck(n.trip >= 0, "loop over ", s.name, " has negative extent ", n.trip);
+    n.trip = Trip(s, sizes);
+    for (const onf::Stmt& b : s.body) n.children.push_back(Build(b, sizes));
+    return n;
+  }
+  if (s.kind == onf::StmtKind::kGuard) {
+    // The tail guard of a lifted axis: costed as if always true, i.e. the padded tile.
+    n.kind = Node::kSeq;
+    Node condition;
+    condition.kind = Node::kLeaf;
+    CollectLoads(s.value, &condition.accesses);
+    if (!condition.accesses.empty()) n.children.push_back(condition);
     for (const onf::Stmt& b : s.body) n.children.push_back(Build(b, sizes));
     return n;
   }
@@ -294,10 +310,14 @@ void CountScalar(const dnf::Scalar& s, double mult, int eb, OpCounts* c) {
 void CountStmt(const onf::Stmt& s, const Bindings& sizes, double mult, int eb, OpCounts* c) {
   switch (s.kind) {
     case onf::StmtKind::kLoop: {
-      const double trip = static_cast<double>(s.extent.Evaluate(sizes));
+      const double trip = static_cast<double>(Trip(s, sizes));
       for (const onf::Stmt& b : s.body) CountStmt(b, sizes, mult * trip, eb, c);
       return;
     }
+    case onf::StmtKind::kGuard:  // as if always true: a tail is costed as a padded tile
+      CountScalar(s.value, mult, eb, c);
+      for (const onf::Stmt& b : s.body) CountStmt(b, sizes, mult, eb, c);
+      return;
     case onf::StmtKind::kLet: CountScalar(s.value, mult, eb, c); return;
     case onf::StmtKind::kAccum:
       if (s.op == BinaryOp::kAdd && s.value->kind == SKind::kBinary &&

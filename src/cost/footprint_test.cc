@@ -28,6 +28,31 @@ onf::Onf Sweep(int64_t rows, int64_t cols, int64_t row_stride, int64_t step) {
   return o;
 }
 
+// The same stream with its row axis lifted as src/lift does it: for xo < ceil(rows / T) (a loop of
+// divisor T), for xi < T, guard (xi + xo*T < rows).
+onf::Onf LiftedSweep(int64_t rows, int64_t cols, int64_t tile) {
+  onf::Onf o;
+  o.buffers.push_back(onf::Buffer{"a", {rows * cols}, Layout::kRowMajor, onf::Role::kInput});
+  const Affine row = Affine::Var("xi") + Affine::Var("xo") * tile;
+  const Stmt acc = onf::Accum("acc", BinaryOp::kAdd, dnf::FlatLoad("a", row * cols + Affine::Var("y")));
+  const dnf::Scalar ok = dnf::Binary(BinaryOp::kLess, dnf::IndexValue(row), dnf::Const(static_cast<double>(rows)));
+  o.body = {onf::Let("acc", dnf::Const(0)),
+            onf::Loop("xo", rows, {onf::Loop("xi", tile, {onf::Guard(ok, {onf::Loop("y", cols, {acc})})})},
+                      tile)};
+  return o;
+}
+
+TEST(CostFootprint, LiftedLoopsAndTailGuardsCostThePaddedTiles) {
+  // 64 rows in tiles of 16: exactly the plain sweep's loads, plus one compare per row.
+  const OpCounts whole = CountOps(LiftedSweep(64, 256, 16), {}, 4);
+  EXPECT_DOUBLE_EQ(whole.loaded_bytes.at("a"), 64.0 * 256 * 4);
+  EXPECT_DOUBLE_EQ(whole.other_flops, 64.0 * 256 + 64);
+  EXPECT_DOUBLE_EQ(Traffic(LiftedSweep(64, 256, 16), {}, CacheSpec{1024, 64, 4, 1}).at("a").loaded,
+                   64.0 * 256 * 4);
+  // 60 rows: 4 tiles of 16, the tail costed as if padded to 64 rows.
+  EXPECT_DOUBLE_EQ(CountOps(LiftedSweep(60, 256, 16), {}, 4).loaded_bytes.at("a"), 64.0 * 256 * 4);
+}
+
 TEST(CostFootprint, ContiguousStreamMovesEachLineOnce) {
   // 64 rows of 256 floats, cache of 1 KiB: nothing is reused, but consecutive floats share lines.
   const onf::Onf o = Sweep(64, 256, 256, 1);

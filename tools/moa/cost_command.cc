@@ -14,11 +14,15 @@
 #include "cost/cost.h"
 #include "cost/machine_model.h"
 #include "moa/error.h"
+#include "spec_args.h"
 
 namespace moa::cli {
 namespace {
 
 struct CostFlags {
+  SpecArgs spec;                  // a spec other than the built-in attention forms
+  std::vector<std::string> sets;  // its sizes
+  std::string lift;               // and its lifted form's tiles
   int64_t n = 4096, m = 0, dk = 128, dv = 0, b = 1, h = 1;
   std::string dtype = "float32";
   int threads = 0;
@@ -83,6 +87,97 @@ nlohmann::json PredictionJson(const cost::Prediction& p) {
   return j;
 }
 
+// The table of forms: bytes into each level, flops, exps, time, bound, energy, speed-up over the
+// first row.
+void PrintForms(const std::vector<std::pair<std::string, cost::Prediction>>& rows) {
+  std::cout << "bytes moved into each level (from the next slower one); registers = all loads "
+               "and stores issued\n";
+  std::cout << std::left << std::setw(22) << "form";
+  for (const cost::LevelCost& l : rows.front().second.levels)
+    std::cout << std::right << std::setw(11) << (l.level == "registers" ? "reg<-L1" : l.level + "<-" + l.source);
+  std::cout << std::setw(10) << "GFLOP" << std::setw(9) << "Gexp" << std::setw(11) << "time_s"
+            << std::setw(11) << "no-ovl_s" << std::setw(14) << "bound" << std::setw(10)
+            << "energy_J" << std::setw(9) << "speedup" << "\n";
+  for (const auto& [name, p] : rows) {
+    std::cout << std::left << std::setw(22) << name << std::right;
+    for (const cost::LevelCost& l : p.levels) std::cout << std::setw(11) << Bytes(l.bytes());
+    std::cout << std::setw(10) << Num(p.flops() / 1e9) << std::setw(9) << Num(p.exps / 1e9)
+              << std::setw(11) << Num(p.time_s) << std::setw(11) << Num(p.time_no_overlap_s)
+              << std::setw(14) << p.bound << std::setw(10) << Num(p.energy_j) << std::setw(9)
+              << Num(rows.front().second.time_s / p.time_s, "%.2fx") << "\n";
+  }
+}
+
+cost::MachineModel ChooseMachine(const CostFlags& f, int threads) {
+  if (!f.machine.empty()) return cost::LoadMachine(f.machine);
+  if (f.measure) {
+    std::cerr << "moa cost: measuring this machine (moa peak; a few seconds)...\n";
+    return cost::MeasureMachine(threads);
+  }
+  return cost::DefaultMachine();
+}
+
+void PrintMachine(const cost::MachineModel& machine) {
+  std::cout << "machine: " << machine.cpu
+            << (machine.measured ? " (measured)" : "  ** UNMEASURED default description: "
+                                                  "run `moa peak --output m.json`, pass --machine m.json **")
+            << "\n\n";
+}
+
+// Any spec: its DNF as onf::Lower emits it and, with --lift, its one-pass lifted form from
+// src/lift (tails costed as padded tiles), at the sizes --set gives.
+void RunSpecCost(const CostFlags& f, int threads) {
+  std::optional<lift::Tiles> tiles;
+  if (!f.lift.empty()) tiles = ParseTiles(f.lift);
+  const driver::Derivation d = driver::Derive(f.spec.Load(), {}, tiles);
+  const Bindings given = ParseSets(f.sets);
+  Bindings sizes;
+  std::string missing;
+  for (const std::string& name : d.spec.sizes) {
+    const auto it = given.find(name);
+    if (it == given.end()) {
+      missing += (missing.empty() ? "" : ",") + name + "=...";
+    } else {
+      sizes[name] = it->second;
+    }
+  }
+  UserCheck(missing.empty(), "sizes without a value: give them with --set ", missing);
+  for (const auto& [name, value] : given)
+    UserCheck(sizes.count(name) > 0, "--set ", name, "=", value, ": the spec has no size '", name, "'");
+  const cost::Dtype dtype = cost::ParseDtype(f.dtype);
+  const cost::MachineModel machine = ChooseMachine(f, threads);
+  std::vector<std::pair<std::string, cost::Prediction>> rows;
+  rows.emplace_back("DNF (ONF)", cost::PredictOnf(machine, d.onf, sizes, dtype, threads, f.b * f.h));
+  if (tiles) {
+    rows.emplace_back("lifted " + std::to_string(tiles->query) + "x" + std::to_string(tiles->key),
+                      cost::PredictOnf(machine, d.lifted, sizes, dtype, threads, f.b * f.h));
+  }
+  if (f.json) {
+    nlohmann::json forms = nlohmann::json::array();
+    for (const auto& [name, p] : rows) {
+      nlohmann::json j = PredictionJson(p);
+      j["form"] = name;
+      forms.push_back(j);
+    }
+    nlohmann::json out;
+    out["spec"] = d.spec.function;
+    out["sizes"] = sizes;
+    out["dtype"] = cost::DtypeName(dtype);
+    out["threads"] = threads;
+    out["heads"] = f.b * f.h;
+    out["machine_measured"] = machine.measured;
+    out["forms"] = forms;
+    std::cout << out.dump(2) << "\n";
+    return;
+  }
+  std::cout << "spec " << d.spec.function << " (" << d.spec.file << ") at";
+  for (const auto& [name, value] : sizes) std::cout << " " << name << "=" << value;
+  std::cout << ", " << cost::DtypeName(dtype) << ", " << f.b * f.h << " head(s), " << threads
+            << " thread(s)\n";
+  PrintMachine(machine);
+  PrintForms(rows);
+}
+
 void RunCost(const CostFlags& f) {
   cost::Problem problem;
   problem.n = f.n;
@@ -93,18 +188,19 @@ void RunCost(const CostFlags& f) {
   problem.heads = f.h;
   problem.dtype = cost::ParseDtype(f.dtype);
   problem.threads = f.threads > 0 ? f.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  if (!f.spec.path.empty() || !f.spec.builtin.empty()) {
+    UserCheck(f.bq == 0 && f.bk == 0, "--bq and --bk: for a spec, give its tiles with --lift BQ,BK");
+    UserCheck(f.b > 0 && f.h > 0, "--b and --h: must be positive");
+    UserCheck(problem.threads > 0, "--threads: must be positive, got ", problem.threads);
+    RunSpecCost(f, problem.threads);
+    return;
+  }
+  UserCheck(f.sets.empty() && f.lift.empty(),
+            "--set and --lift: give a spec (a file or --builtin NAME) to cost; without one, moa "
+            "cost compares the attention forms at --n, --m, --dk, --dv");
   cost::CheckProblem(problem);
   UserCheck((f.bq == 0) == (f.bk == 0), "--bq and --bk: give both tile sizes or neither");
-
-  cost::MachineModel machine;
-  if (!f.machine.empty()) {
-    machine = cost::LoadMachine(f.machine);
-  } else if (f.measure) {
-    std::cerr << "moa cost: measuring this machine (moa peak; a few seconds)...\n";
-    machine = cost::MeasureMachine(problem.threads);
-  } else {
-    machine = cost::DefaultMachine();
-  }
+  const cost::MachineModel machine = ChooseMachine(f, problem.threads);
 
   cost::Tiles tiles = cost::RecommendTiles(machine, problem.n, problem.m, problem.dk, problem.dv,
                                            problem.dtype, problem.threads,
@@ -151,29 +247,15 @@ void RunCost(const CostFlags& f) {
   std::cout << "attention n=" << problem.n << " m=" << problem.m << " dk=" << problem.dk
             << " dv=" << problem.dv << " b=" << problem.batch << " h=" << problem.heads << " "
             << cost::DtypeName(problem.dtype) << ", " << problem.threads << " thread(s)\n";
-  std::cout << "machine: " << machine.cpu
-            << (machine.measured ? " (measured)" : "  ** UNMEASURED default description: "
-                                                  "run `moa peak --output m.json`, pass --machine m.json **")
-            << "\n\n";
-  std::cout << "bytes moved into each level (from the next slower one); registers = all loads "
-               "and stores issued\n";
-  std::cout << std::left << std::setw(22) << "form";
-  for (const cost::LevelCost& l : preds[0].levels)
-    std::cout << std::right << std::setw(11) << (l.level == "registers" ? "reg<-L1" : l.level + "<-" + l.source);
-  std::cout << std::setw(10) << "GFLOP" << std::setw(9) << "Gexp" << std::setw(11) << "time_s"
-            << std::setw(11) << "no-ovl_s" << std::setw(14) << "bound" << std::setw(10)
-            << "energy_J" << std::setw(9) << "speedup" << "\n";
+  PrintMachine(machine);
+  std::vector<std::pair<std::string, cost::Prediction>> rows;
   for (const cost::Prediction& p : preds) {
     std::string name = cost::FormName(p.form);
     if (p.form == cost::Form::kLifted)
       name += " " + std::to_string(p.bq) + "x" + std::to_string(p.bk);
-    std::cout << std::left << std::setw(22) << name << std::right;
-    for (const cost::LevelCost& l : p.levels) std::cout << std::setw(11) << Bytes(l.bytes());
-    std::cout << std::setw(10) << Num(p.flops() / 1e9) << std::setw(9) << Num(p.exps / 1e9)
-              << std::setw(11) << Num(p.time_s) << std::setw(11) << Num(p.time_no_overlap_s)
-              << std::setw(14) << p.bound << std::setw(10) << Num(p.energy_j) << std::setw(9)
-              << Num(preds[0].time_s / p.time_s, "%.2fx") << "\n";
+    rows.emplace_back(name, p);
   }
+  PrintForms(rows);
   std::cout << "\nrecommended tiles (min predicted time, lifted form): Bq=" << tiles.bq
             << " Bk=" << tiles.bk << "\n\n";
   std::cout << "data-movement regimes of the fused form, one head (Dao et al. 2022 Thm 2 / Prop 3; "
@@ -199,7 +281,11 @@ void RunCost(const CostFlags& f) {
 void AddCost(CLI::App& app) {
   auto f = std::make_shared<CostFlags>();
   CLI::App* cmd = app.add_subcommand(
-      "cost", "Predicted data movement, time and energy: naive vs three-pass DNF vs lifted");
+      "cost", "Predicted data movement, time and energy: naive vs three-pass DNF vs lifted "
+              "attention, or any spec's ONF");
+  f->spec.AddTo(cmd);
+  cmd->add_option("--set", f->sets, "a spec's sizes, e.g. --set n=1024,d=64");
+  cmd->add_option("--lift", f->lift, "a spec's lifted form too, with tiles BQ,BK");
   cmd->add_option("--n", f->n, "query length")->capture_default_str();
   cmd->add_option("--m", f->m, "key/value length (default: n)");
   cmd->add_option("--dk", f->dk, "query/key head dim")->capture_default_str();

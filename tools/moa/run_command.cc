@@ -21,32 +21,11 @@ struct RunArgs {
   std::string lift;
 };
 
-std::pair<std::string, std::string> SplitAssignment(const std::string& s, const std::string& option) {
-  const size_t eq = s.find('=');
-  UserCheck(eq != std::string::npos && eq > 0 && eq + 1 < s.size(), option, " ", s, ": expected NAME=VALUE");
-  return {s.substr(0, eq), s.substr(eq + 1)};
-}
-
 void RunRun(const RunArgs& args) {
   std::optional<lift::Tiles> tiles;
   if (!args.lift.empty()) tiles = ParseTiles(args.lift);
   const driver::Derivation d = driver::Derive(args.spec.Load(), {}, tiles);
-  Bindings given;
-  for (const std::string& list : args.sets) {
-    std::stringstream items(list);
-    for (std::string item; std::getline(items, item, ',');) {
-      const auto [name, value] = SplitAssignment(item, "--set");
-      int64_t v = 0;
-      size_t used = 0;
-      try {
-        v = std::stoll(value, &used);
-      } catch (const std::exception&) {
-        used = 0;
-      }
-      UserCheck(used == value.size() && used > 0, "--set ", item, ": the value must be an integer");
-      given[name] = v;
-    }
-  }
+  const Bindings given = ParseSets(args.sets);
   // Where each output goes: a single unnamed --output takes the only output.
   std::map<std::string, std::string> files;
   for (const std::string& o : args.outputs) {

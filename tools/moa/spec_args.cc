@@ -1,5 +1,7 @@
 #include "spec_args.h"
 
+#include <sstream>
+
 #include "moa/error.h"
 #include "spec/builtins.h"
 
@@ -22,6 +24,33 @@ lift::Tiles ParseTiles(const std::string& text) {
   }
   UserCheck(t.query >= 1 && t.key >= 1, "--lift ", text, ": tile sizes must be >= 1");
   return t;
+}
+
+std::pair<std::string, std::string> SplitAssignment(const std::string& s, const std::string& option) {
+  const size_t eq = s.find('=');
+  UserCheck(eq != std::string::npos && eq > 0 && eq + 1 < s.size(), option, " ", s,
+            ": expected NAME=VALUE");
+  return {s.substr(0, eq), s.substr(eq + 1)};
+}
+
+Bindings ParseSets(const std::vector<std::string>& sets) {
+  Bindings given;
+  for (const std::string& list : sets) {
+    std::stringstream items(list);
+    for (std::string item; std::getline(items, item, ',');) {
+      const auto [name, value] = SplitAssignment(item, "--set");
+      int64_t v = 0;
+      size_t used = 0;
+      try {
+        v = std::stoll(value, &used);
+      } catch (const std::exception&) {
+        used = 0;
+      }
+      UserCheck(used == value.size() && used > 0, "--set ", item, ": the value must be an integer");
+      given[name] = v;
+    }
+  }
+  return given;
 }
 
 void SpecArgs::AddTo(CLI::App* app) {

@@ -3,6 +3,8 @@
 
 #include <CLI/CLI.hpp>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "driver/derivation.h"
 
@@ -10,6 +12,12 @@ namespace moa::cli {
 
 // "BQ,BK" (or "B" for both) as tile sizes; throws moa::Error naming --lift otherwise.
 lift::Tiles ParseTiles(const std::string& text);
+
+// NAME=VALUE, split at the first '='; throws moa::Error naming `option` otherwise.
+std::pair<std::string, std::string> SplitAssignment(const std::string& s, const std::string& option);
+
+// Sizes from --set lists ("n=3,dk=4"); throws moa::Error naming the bad item.
+Bindings ParseSets(const std::vector<std::string>& sets);
 
 struct SpecArgs {
   std::string path;
