@@ -63,7 +63,6 @@ struct ReportOptions {
   std::string machine;     // a `moa peak --output` file; empty: measure in this run
   std::string plots;       // directory for the JSON and PNG plots; empty: none
   double min_time = 0.3;
-  bool causal = false;  // the child runs of the memory measurement repeat it
 };
 
 // Fills predicted_s, predicted_ideal_s (every record), peak_rss_mib and inputs_mib (fused and

@@ -158,7 +158,7 @@ void RunBench(const BenchFlags& flags) {
   const ReportOptions report{flags.machine, flags.report && flags.plots.empty()
                                                 ? std::string("moa_bench_report")
                                                 : flags.plots,
-                             flags.min_time, flags.causal};
+                             flags.min_time};
   UserCheck(flags.report || (flags.machine.empty() && flags.plots.empty()),
             "moa bench: --machine and --plots belong to --report");
   UserCheck(!flags.report || !flags.causal,

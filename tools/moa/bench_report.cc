@@ -93,8 +93,8 @@ int Spawn(const std::vector<std::string>& args, const std::string& stdout_path =
 // across exec). Negative when the child failed.
 double ChildPeakRssMib(std::vector<std::string> args) {
   args[0] = "/proc/self/exe";
-  char path[] = "/tmp/moa-bench-XXXXXX";
-  const int fd = mkstemp(path);
+  std::string path = (std::filesystem::temp_directory_path() / "moa-bench-XXXXXX").string();
+  const int fd = mkstemp(path.data());
   if (fd < 0) return -1;
   close(fd);
   double mib = -1;
@@ -106,18 +106,23 @@ double ChildPeakRssMib(std::vector<std::string> args) {
       mib = -1;
     }
   }
-  std::remove(path);
+  std::remove(path.c_str());
   return mib;
 }
 
-// The command line that re-runs record `r` alone (warm-up and 3 timed runs, no peak measured).
-std::vector<std::string> PointArgs(const Record& r, bool causal) {
+// The command line that re-runs record `r` alone (warm-up and 3 timed runs, no peak measured,
+// the blocks it ran with).
+std::vector<std::string> PointArgs(const Record& r) {
   std::vector<std::string> a = {"moa", "bench", "--n", std::to_string(r.n), "--d",
                                 std::to_string(r.d), "--dtype", r.dtype, "--impl", r.impl,
                                 "--threads", std::to_string(r.threads), "--heads",
                                 std::to_string(r.heads), "--min-time", "0", "--child",
                                 "--json"};
-  if (causal) a.push_back("--causal");
+  if (r.block_q > 0) {
+    for (const std::string& x : {std::string("--block-q"), std::to_string(r.block_q),
+                                 std::string("--block-k"), std::to_string(r.block_k)})
+      a.push_back(x);
+  }
   return a;
 }
 
@@ -176,7 +181,7 @@ void PredictAndMeasureMemory(std::vector<Record>& records, const ReportOptions& 
     if (r.skipped || r.threads != max_threads) continue;
     std::cerr << "moa bench --report: [" << ++done << "/" << points << "] peak memory of "
               << r.impl << " " << r.dtype << " n=" << r.n << " d=" << r.d << " in a child process\n";
-    r.peak_rss_mib = ChildPeakRssMib(PointArgs(r, options.causal));
+    r.peak_rss_mib = ChildPeakRssMib(PointArgs(r));
     r.inputs_mib = 4.0 * r.heads * r.n * r.d * DTypeSize(ParseBenchDType(r.dtype)) / (1 << 20);
   }
 }
