@@ -145,7 +145,9 @@ void RunBench(const BenchFlags& flags) {
   std::vector<DType> dtypes;
   for (const auto& s : SplitList(flags.dtype, "--dtype")) dtypes.push_back(ParseDType(s));
   const std::string peer_name = PeerName();
-  const std::vector<std::string> impls = SplitList(flags.impl, "--impl");
+  // Fused first at every point: the other paths' outputs are checked against its output.
+  std::vector<std::string> impls = SplitList(flags.impl, "--impl");
+  std::stable_partition(impls.begin(), impls.end(), [](const std::string& i) { return i == "fused"; });
   for (const std::string& s : impls) {
     UserCheck(s == "fused" || s == "naive" || (!peer_name.empty() && s == peer_name),
               "moa bench: --impl: expected fused, naive", peer_name.empty() ? "" : " or ",
