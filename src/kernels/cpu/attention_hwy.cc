@@ -61,6 +61,9 @@ constexpr size_t kNV = 2;
 constexpr int64_t kRows = 4;
 #endif
 constexpr int64_t kGroup = 4;  // key rows per step of the bfloat16 pair kernels (bf16_dot.h)
+// How far (natural log units) a query's maximum may rise before the online softmax moves its
+// reference and rescales z and O^T: probabilities stay below e^8 ~ 3e3, far from overflow.
+constexpr double kRescaleSlack = 8.0;
 
 // Element access: bfloat16 travels as its 16 bits (uint16_t).
 template <typename A>
@@ -169,24 +172,24 @@ HWY_INLINE void PvRows(D d, const A* vrows, int64_t ldv, int64_t width, int64_t 
   }
 }
 
-// e^x for x <= 0 or -inf (a score minus its running maximum), exactly 0 at -inf, NaN kept.
-// e^x = 2^t with t = x log2(e) = n + r, n an integer and |r| <= 1/2, and 2^r from a polynomial fitted
-// for minimal relative error on [-1/2, 1/2]: degree 5 for float32 (1.6e-7 in float arithmetic),
-// degree 10 for float64 (4.4e-16). It replaced hn::Exp (about 2x the instructions: a range check,
-// a Cody-Waite reduction and a two-step 2^n for the whole float range), which took 16% of the
-// fused kernel's time.
+// 2^t for t <= 16 (a score minus its reference, in base 2), exactly 0 at -inf, NaN kept.
+// t = n + r, n an integer and |r| <= 1/2, and 2^r from a polynomial fitted for minimal relative
+// error on [-1/2, 1/2]: degree 5 for float32 (1.6e-7 in float arithmetic), degree 10 for float64
+// (4.4e-16). With the base-2 scaling folded into the caller's FMA this is about half the
+// instructions of hn::Exp (range check, Cody-Waite reduction, two-step 2^n), which took 16% of
+// the fused kernel's time.
 template <class D, class V = hn::Vec<D>>
-HWY_INLINE V ExpNonPositive(D d, V x) {
+HWY_INLINE V Pow2(D d, V t) {
   using T = hn::TFromD<D>;
-  // Results under 2^-126 (float) or 2^-1022 (double) are flushed to 0 (-inf becomes exactly 0): with
-  // VSCALEF the clamp is far enough below the subnormals for 2^n to round to 0, elsewhere it makes
-  // n + bias the exponent field's zero. Max(limit, t) returns t when t is NaN.
+  // Results under 2^-126 (float) or 2^-1022 (double) may be flushed to 0, and -inf gives exactly 0:
+  // with VSCALEF the clamp is far enough below the subnormals for 2^n to round to 0, elsewhere it
+  // makes n + bias the exponent field's zero. Max(limit, t) returns t when t is NaN.
 #if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX3
   constexpr T kMin = sizeof(T) == 4 ? T(-160) : T(-1100);
 #else
   constexpr T kMin = sizeof(T) == 4 ? T(-127) : T(-1023);
 #endif
-  const V t = hn::Max(hn::Set(d, kMin), hn::Mul(x, hn::Set(d, T(1.44269504088896340736))));
+  t = hn::Max(hn::Set(d, kMin), t);
   const V n = hn::Round(t);
   const V r = hn::Sub(t, n);
   V poly;
@@ -215,7 +218,7 @@ HWY_INLINE V ExpNonPositive(D d, V x) {
     return V{_mm512_scalef_pd(poly.raw, n.raw)};
   }
 #else
-  // 2^n built in the exponent field: n + bias >= 0 after the clamp.
+  // 2^n built in the exponent field: 0 <= n + bias < 2 * bias after the clamp.
   const hn::RebindToSigned<D> di;
   constexpr int kMantissa = sizeof(T) == 4 ? 23 : 52;
   const auto bias = hn::Set(di, static_cast<hn::TFromD<decltype(di)>>(-kMin));
@@ -531,38 +534,50 @@ struct Kernel {
                      bool rescale, A score_scale = A(1), bool to_pairs = false) const {
     const auto neg_inf = hn::Set(d, -std::numeric_limits<A>::infinity());
     const auto vscale = hn::Set(d, score_scale);
+    // exp(s x - ref) = 2^(s log2(e) x - ref log2(e)): one FMA, then Pow2.
+    const auto log2e = hn::Set(d, A(1.44269504088896340736));
+    const auto vscale2 = hn::Set(d, score_scale * A(1.44269504088896340736));
+    const auto slack = hn::Set(d, A(kRescaleSlack));
     for (int64_t i = 0; i < rows_pad; i += lanes) {
       const auto m_old = hn::Load(d, m + i);
       auto raw = neg_inf;
       for (int64_t j = 0; j < cols; ++j) raw = hn::Max(raw, hn::Load(d, st + j * lds + i));
-      const auto mx = hn::Max(m_old, hn::Mul(raw, vscale));
+      auto mx = hn::Max(m_old, hn::Mul(raw, vscale));
+      // Lazy rescaling: while no query's maximum grew by more than kRescaleSlack the old reference
+      // is kept (P <= e^kRescaleSlack, exact in the end since z and O^T share it), which skips the
+      // pass over O^T below.
+      bool moved = true;
+      if (rescale && hn::AllTrue(d, hn::Le(mx, hn::Add(m_old, slack)))) {
+        mx = m_old;
+        moved = false;
+      }
       const auto ref = hn::IfThenZeroElse(hn::Eq(mx, neg_inf), mx);
+      const auto ref2 = hn::Mul(ref, log2e);
       auto sum = hn::Zero(d);
       if (to_pairs) {
         for (int64_t j = 0; j < cols; j += 2) {
-          const auto e0 = ExpNonPositive(d, hn::MulSub(hn::Load(d, st + j * lds + i), vscale, ref));
-          const auto e1 =
-              j + 1 < cols
-                  ? ExpNonPositive(d, hn::MulSub(hn::Load(d, st + (j + 1) * lds + i), vscale, ref))
-                  : hn::Zero(d);
+          const auto e0 = Pow2(d, hn::MulSub(hn::Load(d, st + j * lds + i), vscale2, ref2));
+          const auto e1 = j + 1 < cols
+                              ? Pow2(d, hn::MulSub(hn::Load(d, st + (j + 1) * lds + i), vscale2, ref2))
+                              : hn::Zero(d);
           sum = hn::Add(sum, hn::Add(e0, e1));
           hn::Store(PackPair(e0, e1), d, st + (j / 2) * lds + i);
         }
       } else {
         for (int64_t j = 0; j < cols; ++j) {
-          const auto e = ExpNonPositive(d, hn::MulSub(hn::Load(d, st + j * lds + i), vscale, ref));
+          const auto e = Pow2(d, hn::MulSub(hn::Load(d, st + j * lds + i), vscale2, ref2));
           hn::Store(e, d, st + j * lds + i);
           sum = hn::Add(sum, e);
         }
       }
-      if (rescale && !hn::AllTrue(d, hn::Eq(mx, m_old))) {
-        const auto alpha = ExpNonPositive(d, hn::Sub(m_old, ref));
+      if (rescale && moved) {
+        const auto alpha = Pow2(d, hn::Mul(hn::Sub(m_old, ref), log2e));
         hn::Store(hn::MulAdd(hn::Load(d, z + i), alpha, sum), d, z + i);
         for (int64_t e = 0; e < t.dv4; ++e) {
           A* o = ot + e * t.ld + i;
           hn::Store(hn::Mul(hn::Load(d, o), alpha), d, o);
         }
-      } else if (rescale) {  // no query's maximum moved: alpha is 1 in every lane
+      } else if (rescale) {  // the reference did not move: alpha is 1 in every lane
         hn::Store(hn::Add(hn::Load(d, z + i), sum), d, z + i);
       } else {
         hn::Store(sum, d, z + i);
