@@ -49,14 +49,21 @@ namespace moa::internal {
 namespace HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
 
-// Query vectors per micro-kernel: AVX-512 has 32 registers, so 4 x 4 accumulators plus 4 loaded
-// vectors and a broadcast fit; targets with 16 registers use 4 x 2.
+// Register blocking of the two GEMM micro-kernels: kRows keys (score) or output columns (P V) by
+// kNV query vectors. AVX-512 has 32 registers: 6 x 4 accumulators, 4 loaded vectors and a
+// broadcast fit, and 6 rows load 10 vectors per 24 FMAs where 4 x 4 loads 8 per 16; targets with
+// 16 registers use 4 x 2.
 #if HWY_TARGET <= HWY_AVX3
 constexpr size_t kNV = 4;
+constexpr int64_t kRows = 6;
 #else
 constexpr size_t kNV = 2;
+constexpr int64_t kRows = 4;
 #endif
-constexpr int64_t kGroup = 4;  // keys (score kernel) or output columns (PV kernel) per call
+constexpr int64_t kGroup = 4;  // key rows per step of the bfloat16 pair kernels (bf16_dot.h)
+// How far (natural log units) a query's maximum may rise before the online softmax moves its
+// reference and rescales z and O^T: probabilities stay below e^8 ~ 3e3, far from overflow.
+constexpr double kRescaleSlack = 8.0;
 
 // Element access: bfloat16 travels as its 16 bits (uint16_t).
 template <typename A>
@@ -82,49 +89,142 @@ HWY_INLINE void Narrow(A x, Out* dst) {
   }
 }
 
-// S^T[r][queries] = sum_c K[r][c] * Q^T[c][queries] for 4 keys r and NV*N queries: broadcast one
+// S^T[r][queries] = sum_c K[r][c] * Q^T[c][queries] for R keys r and NV*N queries: broadcast one
 // key element, stream one row of Q^T. K is read row by row as stored (MOA_RULES worked example 4:
 // no K^T is ever formed) and queries sit along the vector lanes.
-template <size_t NV, class D, typename A>
+template <size_t NV, int64_t R, class D, typename A>
 HWY_INLINE void ScoreMicro(D d, const A* HWY_RESTRICT k, int64_t ldk, int64_t dk,
                            const A* HWY_RESTRICT qt, int64_t ldq, A* HWY_RESTRICT st,
                            int64_t lds) {
   const size_t N = hn::Lanes(d);
   using V = hn::Vec<D>;
-  V acc[kGroup][NV];
-  for (int64_t r = 0; r < kGroup; ++r)
+  V acc[R][NV];
+  for (int64_t r = 0; r < R; ++r)
     for (size_t v = 0; v < NV; ++v) acc[r][v] = hn::Zero(d);
   for (int64_t c = 0; c < dk; ++c) {
     V qv[NV];
     for (size_t v = 0; v < NV; ++v) qv[v] = hn::Load(d, qt + c * ldq + v * N);
-    for (int64_t r = 0; r < kGroup; ++r) {
+    for (int64_t r = 0; r < R; ++r) {
       const V kb = hn::Set(d, k[r * ldk + c]);
       for (size_t v = 0; v < NV; ++v) acc[r][v] = hn::MulAdd(kb, qv[v], acc[r][v]);
     }
   }
-  for (int64_t r = 0; r < kGroup; ++r)
+  for (int64_t r = 0; r < R; ++r)
     for (size_t v = 0; v < NV; ++v) hn::Store(acc[r][v], d, st + r * lds + v * N);
 }
 
-// O^T[e + r][queries] += sum_j V[j][e + r] * P^T[j][queries] for 4 output columns r.
-template <size_t NV, class D, typename A>
+// O^T[e + r][queries] += sum_j V[j][e + r] * P^T[j][queries] for R output columns r.
+template <size_t NV, int64_t R, class D, typename A>
 HWY_INLINE void PvMicro(D d, const A* HWY_RESTRICT vrows, int64_t ldv, int64_t cols,
                         const A* HWY_RESTRICT pt, int64_t ldp, A* HWY_RESTRICT ot, int64_t ldo) {
   const size_t N = hn::Lanes(d);
   using V = hn::Vec<D>;
-  V acc[kGroup][NV];
-  for (int64_t r = 0; r < kGroup; ++r)
+  V acc[R][NV];
+  for (int64_t r = 0; r < R; ++r)
     for (size_t v = 0; v < NV; ++v) acc[r][v] = hn::Load(d, ot + r * ldo + v * N);
   for (int64_t j = 0; j < cols; ++j) {
     V pv[NV];
     for (size_t v = 0; v < NV; ++v) pv[v] = hn::Load(d, pt + j * ldp + v * N);
-    for (int64_t r = 0; r < kGroup; ++r) {
+    for (int64_t r = 0; r < R; ++r) {
       const V vb = hn::Set(d, vrows[j * ldv + r]);
       for (size_t v = 0; v < NV; ++v) acc[r][v] = hn::MulAdd(vb, pv[v], acc[r][v]);
     }
   }
-  for (int64_t r = 0; r < kGroup; ++r)
+  for (int64_t r = 0; r < R; ++r)
     for (size_t v = 0; v < NV; ++v) hn::Store(acc[r][v], d, ot + r * ldo + v * N);
+}
+
+// S^T rows for `count` keys: whole groups of kRows, then one call sized to the remainder, so no
+// key row past `count` is read (K is read in place up to the tensor's last row).
+template <int64_t R = kRows, class D, typename A>
+HWY_INLINE void ScoreRows(D d, const A* k, int64_t ldk, int64_t count, int64_t dk, const A* qt,
+                          int64_t ldq, A* st, int64_t lds) {
+  if constexpr (R == kRows) {
+    for (; count >= R; count -= R, k += R * ldk, st += R * lds) {
+      ScoreMicro<kNV, R>(d, k, ldk, dk, qt, ldq, st, lds);
+    }
+    if (count > 0) ScoreRows<R - 1>(d, k, ldk, count, dk, qt, ldq, st, lds);
+  } else if constexpr (R > 0) {
+    if (count == R) {
+      ScoreMicro<kNV, R>(d, k, ldk, dk, qt, ldq, st, lds);
+    } else {
+      ScoreRows<R - 1>(d, k, ldk, count, dk, qt, ldq, st, lds);
+    }
+  }
+}
+
+// O^T rows [0, width) += V^T P^T over `cols` keys: whole groups of kRows output columns, then the
+// remainder, so exactly `width` columns of each V row are read.
+template <int64_t R = kRows, class D, typename A>
+HWY_INLINE void PvRows(D d, const A* vrows, int64_t ldv, int64_t width, int64_t cols, const A* pt,
+                       int64_t ldp, A* ot, int64_t ldo) {
+  if constexpr (R == kRows) {
+    for (; width >= R; width -= R, vrows += R, ot += R * ldo) {
+      PvMicro<kNV, R>(d, vrows, ldv, cols, pt, ldp, ot, ldo);
+    }
+    if (width > 0) PvRows<R - 1>(d, vrows, ldv, width, cols, pt, ldp, ot, ldo);
+  } else if constexpr (R > 0) {
+    if (width == R) {
+      PvMicro<kNV, R>(d, vrows, ldv, cols, pt, ldp, ot, ldo);
+    } else {
+      PvRows<R - 1>(d, vrows, ldv, width, cols, pt, ldp, ot, ldo);
+    }
+  }
+}
+
+// 2^t for t <= 16 (a score minus its reference, in base 2), exactly 0 at -inf, NaN kept.
+// t = n + r, n an integer and |r| <= 1/2, and 2^r from a polynomial fitted for minimal relative
+// error on [-1/2, 1/2]: degree 5 for float32 (1.6e-7 in float arithmetic), degree 10 for float64
+// (4.4e-16). With the base-2 scaling folded into the caller's FMA this is about half the
+// instructions of hn::Exp (range check, Cody-Waite reduction, two-step 2^n), which took 16% of
+// the fused kernel's time.
+template <class D, class V = hn::Vec<D>>
+HWY_INLINE V Pow2(D d, V t) {
+  using T = hn::TFromD<D>;
+  // Results under 2^-126 (float) or 2^-1022 (double) may be flushed to 0, and -inf gives exactly 0:
+  // with VSCALEF the clamp is far enough below the subnormals for 2^n to round to 0, elsewhere it
+  // makes n + bias the exponent field's zero. Max(limit, t) returns t when t is NaN.
+#if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX3
+  constexpr T kMin = sizeof(T) == 4 ? T(-160) : T(-1100);
+#else
+  constexpr T kMin = sizeof(T) == 4 ? T(-127) : T(-1023);
+#endif
+  t = hn::Max(hn::Set(d, kMin), t);
+  const V n = hn::Round(t);
+  const V r = hn::Sub(t, n);
+  V poly;
+  if constexpr (sizeof(T) == 4) {
+    poly = hn::MulAdd(hn::Set(d, T(0.0013264714507386088)), r, hn::Set(d, T(0.009671513922512531)));
+    poly = hn::MulAdd(poly, r, hn::Set(d, T(0.05550733953714371)));
+    poly = hn::MulAdd(poly, r, hn::Set(d, T(0.24022242426872253)));
+    poly = hn::MulAdd(poly, r, hn::Set(d, T(0.6931470036506653)));
+  } else {
+    poly = hn::MulAdd(hn::Set(d, T(7.038183077767337e-09)), r, hn::Set(d, T(1.0208323555589693e-07)));
+    poly = hn::MulAdd(poly, r, hn::Set(d, T(1.3215653579050039e-06)));
+    poly = hn::MulAdd(poly, r, hn::Set(d, T(1.5252659424450675e-05)));
+    poly = hn::MulAdd(poly, r, hn::Set(d, T(0.0001540352999426367)));
+    poly = hn::MulAdd(poly, r, hn::Set(d, T(0.0013333558225806618)));
+    poly = hn::MulAdd(poly, r, hn::Set(d, T(0.009618129107983141)));
+    poly = hn::MulAdd(poly, r, hn::Set(d, T(0.05550410866448177)));
+    poly = hn::MulAdd(poly, r, hn::Set(d, T(0.240226506959091)));
+    poly = hn::MulAdd(poly, r, hn::Set(d, T(0.6931471805599492)));
+  }
+  poly = hn::MulAdd(poly, r, hn::Set(d, T(1)));
+#if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX3
+  // VSCALEF: poly * 2^n in one instruction.
+  if constexpr (sizeof(T) == 4) {
+    return V{_mm512_scalef_ps(poly.raw, n.raw)};
+  } else {
+    return V{_mm512_scalef_pd(poly.raw, n.raw)};
+  }
+#else
+  // 2^n built in the exponent field: 0 <= n + bias < 2 * bias after the clamp.
+  const hn::RebindToSigned<D> di;
+  constexpr int kMantissa = sizeof(T) == 4 ? 23 : 52;
+  const auto bias = hn::Set(di, static_cast<hn::TFromD<decltype(di)>>(-kMin));
+  const auto bits = hn::ShiftLeft<kMantissa>(hn::Add(hn::ConvertTo(di, n), bias));
+  return hn::Mul(poly, hn::BitCast(d, bits));
+#endif
 }
 
 // The caller's element types, as template parameters, and the accumulator type A.
@@ -157,7 +257,7 @@ struct Kernel {
         lanes(static_cast<int64_t>(hn::Lanes(d))),
         chunk(static_cast<int64_t>(kNV) * lanes),
         k_direct(std::is_same_v<In, A> && problem.ks[3] == 1),
-        v_direct(std::is_same_v<In, A> && problem.vs[3] == 1 && problem.dv % kGroup == 0),
+        v_direct(std::is_same_v<In, A> && problem.vs[3] == 1),
         bf16_dot(kBf16DotCompiled && chunk == 64 && problem.bf16_path != kBf16Float32 &&
                  CpuHasAvx512Bf16()),
         amx(kBf16DotCompiled && chunk == 64 && problem.bf16_path == kBf16Auto && AmxAvailable()),
@@ -328,53 +428,46 @@ struct Kernel {
     std::fill(dst + count * ld, dst + RoundUpTo(count, kGroup) * ld, A(0));
   }
 
-  // S^T (cols x rows_pad, ld lds) = K[j0 .. j0+cols) Q^T. Query chunks outermost so one Q^T chunk
-  // (dk x chunk) stays in L1 while the key rows stream past it.
+  // The tile's K rows: in place when they are A with unit stride, else widened into kpack.
+  const A* KRows(int64_t b, int64_t hk, int64_t j0, int64_t cols, A* kpack, int64_t* ldk) const {
+    if (k_direct) {
+      *ldk = p.ks[2];
+      return reinterpret_cast<const A*>(static_cast<const In*>(p.k) + b * p.ks[0] + hk * p.ks[1] +
+                                        j0 * p.ks[2]);
+    }
+    PackRows(p.k, p.ks, b, hk, j0, cols, p.dk, kpack, p.dk);
+    *ldk = p.dk;
+    return kpack;
+  }
+
+  const A* VRows(int64_t b, int64_t hk, int64_t j0, int64_t cols, A* vpack, int64_t* ldv) const {
+    if (v_direct) {
+      *ldv = p.vs[2];
+      return reinterpret_cast<const A*>(static_cast<const In*>(p.v) + b * p.vs[0] + hk * p.vs[1] +
+                                        j0 * p.vs[2]);
+    }
+    PackRows(p.v, p.vs, b, hk, j0, cols, p.dv, vpack, t.dv4);
+    *ldv = t.dv4;
+    return vpack;
+  }
+
+  // S^T (cols x rows_pad, ld lds) = K[j0 .. j0+cols) Q^T, one query chunk at a time (naive path).
   void ScoreTile(int64_t b, int64_t hk, int64_t j0, int64_t cols, const A* qt, int64_t rows_pad,
                  A* kpack, A* st, int64_t lds) const {
-    const A* krows;
     int64_t ldk;
-    int64_t full = cols / kGroup * kGroup;  // key groups read in place
-    if (k_direct) {
-      krows = reinterpret_cast<const A*>(static_cast<const In*>(p.k) + b * p.ks[0] + hk * p.ks[1] +
-                                         j0 * p.ks[2]);
-      ldk = p.ks[2];
-      // The last partial group is copied (zero-padded) so no read passes the tensor's end.
-      if (full < cols) PackRows(p.k, p.ks, b, hk, j0 + full, cols - full, p.dk, kpack, p.dk);
-    } else {
-      PackRows(p.k, p.ks, b, hk, j0, cols, p.dk, kpack, p.dk);
-      krows = kpack;
-      ldk = p.dk;
-      full = RoundUpTo(cols, kGroup);
-    }
+    const A* krows = KRows(b, hk, j0, cols, kpack, &ldk);
     for (int64_t i = 0; i < rows_pad; i += chunk) {
-      for (int64_t j = 0; j < full; j += kGroup) {
-        ScoreMicro<kNV>(d, krows + j * ldk, ldk, p.dk, qt + i, t.ld, st + j * lds + i, lds);
-      }
-      if (full < RoundUpTo(cols, kGroup)) {
-        ScoreMicro<kNV>(d, kpack, p.dk, p.dk, qt + i, t.ld, st + full * lds + i, lds);
-      }
+      ScoreRows(d, krows, ldk, cols, p.dk, qt + i, t.ld, st + i, lds);
     }
   }
 
-  // O^T (dv4 x rows_pad) += V[j0 .. j0+cols)^T P^T.
+  // O^T (dv x rows_pad) += V[j0 .. j0+cols)^T P^T (naive path).
   void PvTile(int64_t b, int64_t hk, int64_t j0, int64_t cols, const A* pt, int64_t ldp,
               int64_t rows_pad, A* vpack, A* ot) const {
-    const A* vrows;
     int64_t ldv;
-    if (v_direct) {
-      vrows = reinterpret_cast<const A*>(static_cast<const In*>(p.v) + b * p.vs[0] + hk * p.vs[1] +
-                                         j0 * p.vs[2]);
-      ldv = p.vs[2];
-    } else {
-      PackRows(p.v, p.vs, b, hk, j0, cols, p.dv, vpack, t.dv4);
-      vrows = vpack;
-      ldv = t.dv4;
-    }
+    const A* vrows = VRows(b, hk, j0, cols, vpack, &ldv);
     for (int64_t i = 0; i < rows_pad; i += chunk) {
-      for (int64_t e = 0; e < t.dv4; e += kGroup) {
-        PvMicro<kNV>(d, vrows + e, ldv, cols, pt + i, ldp, ot + e * t.ld + i, t.ld);
-      }
+      PvRows(d, vrows, ldv, p.dv, cols, pt + i, ldp, ot + i, t.ld);
     }
   }
 
@@ -441,37 +534,50 @@ struct Kernel {
                      bool rescale, A score_scale = A(1), bool to_pairs = false) const {
     const auto neg_inf = hn::Set(d, -std::numeric_limits<A>::infinity());
     const auto vscale = hn::Set(d, score_scale);
+    // exp(s x - ref) = 2^(s log2(e) x - ref log2(e)): one FMA, then Pow2.
+    const auto log2e = hn::Set(d, A(1.44269504088896340736));
+    const auto vscale2 = hn::Set(d, score_scale * A(1.44269504088896340736));
+    const auto slack = hn::Set(d, A(kRescaleSlack));
     for (int64_t i = 0; i < rows_pad; i += lanes) {
       const auto m_old = hn::Load(d, m + i);
       auto raw = neg_inf;
       for (int64_t j = 0; j < cols; ++j) raw = hn::Max(raw, hn::Load(d, st + j * lds + i));
-      const auto mx = hn::Max(m_old, hn::Mul(raw, vscale));
+      auto mx = hn::Max(m_old, hn::Mul(raw, vscale));
+      // Lazy rescaling: while no query's maximum grew by more than kRescaleSlack the old reference
+      // is kept (P <= e^kRescaleSlack, exact in the end since z and O^T share it), which skips the
+      // pass over O^T below.
+      bool moved = true;
+      if (rescale && hn::AllTrue(d, hn::Le(mx, hn::Add(m_old, slack)))) {
+        mx = m_old;
+        moved = false;
+      }
       const auto ref = hn::IfThenZeroElse(hn::Eq(mx, neg_inf), mx);
+      const auto ref2 = hn::Mul(ref, log2e);
       auto sum = hn::Zero(d);
       if (to_pairs) {
         for (int64_t j = 0; j < cols; j += 2) {
-          const auto e0 = hn::Exp(d, hn::MulSub(hn::Load(d, st + j * lds + i), vscale, ref));
+          const auto e0 = Pow2(d, hn::MulSub(hn::Load(d, st + j * lds + i), vscale2, ref2));
           const auto e1 = j + 1 < cols
-                              ? hn::Exp(d, hn::MulSub(hn::Load(d, st + (j + 1) * lds + i), vscale, ref))
+                              ? Pow2(d, hn::MulSub(hn::Load(d, st + (j + 1) * lds + i), vscale2, ref2))
                               : hn::Zero(d);
           sum = hn::Add(sum, hn::Add(e0, e1));
           hn::Store(PackPair(e0, e1), d, st + (j / 2) * lds + i);
         }
       } else {
         for (int64_t j = 0; j < cols; ++j) {
-          const auto e = hn::Exp(d, hn::MulSub(hn::Load(d, st + j * lds + i), vscale, ref));
+          const auto e = Pow2(d, hn::MulSub(hn::Load(d, st + j * lds + i), vscale2, ref2));
           hn::Store(e, d, st + j * lds + i);
           sum = hn::Add(sum, e);
         }
       }
-      if (rescale && !hn::AllTrue(d, hn::Eq(mx, m_old))) {
-        const auto alpha = hn::Exp(d, hn::Sub(m_old, ref));
+      if (rescale && moved) {
+        const auto alpha = Pow2(d, hn::Mul(hn::Sub(m_old, ref), log2e));
         hn::Store(hn::MulAdd(hn::Load(d, z + i), alpha, sum), d, z + i);
         for (int64_t e = 0; e < t.dv4; ++e) {
           A* o = ot + e * t.ld + i;
           hn::Store(hn::Mul(hn::Load(d, o), alpha), d, o);
         }
-      } else if (rescale) {  // no query's maximum moved: alpha is 1 in every lane
+      } else if (rescale) {  // the reference did not move: alpha is 1 in every lane
         hn::Store(hn::Add(hn::Load(d, z + i), sum), d, z + i);
       } else {
         hn::Store(sum, d, z + i);
@@ -492,6 +598,31 @@ struct Kernel {
         const A lse = z[i] > 0 ? m[i] + std::log(z[i]) : -std::numeric_limits<A>::infinity();
         static_cast<A*>(p.lse)[b * p.lse_s[0] + h * p.lse_s[1] + (i0 + i) * p.lse_s[2]] = lse;
       }
+    }
+  }
+
+  // One key tile of the fused kernel on the float32 / float64 SIMD path, chunk by chunk of
+  // queries: the chunk's scores (cols x chunk, in sc) go through mask, softmax and P V while they
+  // are still in L1, where a whole-tile pass per step sent S^T (bk x bq) through L2 three times.
+  void SimdTile(int64_t b, int64_t h, int64_t hk, int64_t i0, int64_t rows, int64_t rows_pad,
+                int64_t j0, int64_t cols, const A* qt, A* kpack, A* vpack, A* sc, A* ot, A* m,
+                A* z) const {
+    int64_t ldk, ldv;
+    const A* krows = KRows(b, hk, j0, cols, kpack, &ldk);
+    const A* vrows = VRows(b, hk, j0, cols, vpack, &ldv);
+    for (int64_t i = 0; i < rows_pad; i += chunk) {
+      const int64_t chunk_rows = std::min(chunk, rows - i);
+      int64_t keys = cols;
+      // Under a causal mask the chunk's last query sees keys up to i0 + i + chunk_rows - 1 +
+      // offset: later keys are masked for the whole chunk and skipped.
+      if (p.causal) keys = std::min(cols, i0 + i + chunk_rows + p.causal_offset - j0);
+      if (keys <= 0) continue;
+      ScoreRows(d, krows, ldk, keys, p.dk, qt + i, t.ld, sc, chunk);
+      if (NeedsMask()) {
+        for (int64_t j = 0; j < keys; ++j) MaskKeyRow(b, h, i0 + i, chunk_rows, j0 + j, sc + j * chunk);
+      }
+      OnlineSoftmax(sc, chunk, keys, chunk, m + i, z + i, ot + i, /*rescale=*/true);
+      PvRows(d, vrows, ldv, p.dv, keys, sc, chunk, ot + i, t.ld);
     }
   }
 
@@ -525,6 +656,10 @@ struct Kernel {
     if (p.causal) key_end = std::clamp<int64_t>(i0 + rows + p.causal_offset, 0, p.nk);
     for (int64_t j0 = 0; j0 < key_end; j0 += p.bk) {
       const int64_t cols = std::min(p.bk, key_end - j0);
+      if (!amx && !bf16_dot) {
+        SimdTile(b, h, hk, i0, rows, rows_pad, j0, cols, qt, kpack, vpack, st, ot, m, z);
+        continue;
+      }
       if (amx) {
         ScoreTileAmx(b, hk, j0, cols, reinterpret_cast<const uint32_t*>(qt), rows_pad,
                      reinterpret_cast<uint16_t*>(kpack), st, t.ld, !fold_scale);
