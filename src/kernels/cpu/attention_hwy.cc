@@ -342,6 +342,21 @@ struct Kernel {
                  int64_t rows_pad, uint16_t* vt, A* ot) const {
     const int64_t keys32 = RoundUpTo(cols, 32);
     const In* base = static_cast<const In*>(p.v) + b * p.vs[0] + hk * p.vs[1] + j0 * p.vs[2];
+    if (p.vs[3] == 1) {
+      AmxTransposeV(reinterpret_cast<const uint16_t*>(base), p.vs[2], cols, p.dv, vt, t.bkp);
+    } else {
+      TransposeVScalar(base, cols, vt);
+    }
+    for (int64_t pr = (cols + 1) / 2; pr < keys32 / 2; ++pr) {
+      std::fill(pairs + pr * ldp, pairs + pr * ldp + rows_pad, A(0));
+    }
+    AmxPvTile(vt, t.bkp, t.dvp, keys32, reinterpret_cast<const uint32_t*>(pairs), ldp, rows_pad,
+              AsFloat(ot), t.ld);
+  }
+
+  // V^T of `cols` keys from base into vt (dvp rows of keys32, zero padded) for strided V.
+  void TransposeVScalar(const In* base, int64_t cols, uint16_t* vt) const {
+    const int64_t keys32 = RoundUpTo(cols, 32);
     for (int64_t e = 0; e < t.dvp; ++e) {
       uint16_t* row = vt + e * t.bkp;
       if (e < p.dv) {
@@ -351,11 +366,6 @@ struct Kernel {
         std::fill(row, row + keys32, uint16_t{0});
       }
     }
-    for (int64_t pr = (cols + 1) / 2; pr < keys32 / 2; ++pr) {
-      std::fill(pairs + pr * ldp, pairs + pr * ldp + rows_pad, A(0));
-    }
-    AmxPvTile(vt, t.bkp, t.dvp, keys32, reinterpret_cast<const uint32_t*>(pairs), ldp, rows_pad,
-              AsFloat(ot), t.ld);
   }
 
   void ScoreTileBf16(int64_t b, int64_t hk, int64_t j0, int64_t cols, const uint32_t* qp,
