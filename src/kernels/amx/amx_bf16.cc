@@ -122,6 +122,48 @@ MOA_AMX_TARGET void AmxPvTile(const uint16_t* vt, int64_t ldv, int64_t dv32, int
   MOA_AMX_BARRIER();
 }
 
+// 32 x 32 blocks of 16-bit elements transposed in registers, in five stages: stage b swaps the
+// off-diagonal b x b blocks of every 2b x 2b block (two VPERMT2W per row pair), and the five swaps
+// (b = 16 .. 1) compose to the transpose. A scalar copy took 13% of the bfloat16 kernel's time.
+__attribute__((target("avx512f,avx512bw"), noinline)) void AmxTransposeV(
+    const uint16_t* v, int64_t ldv, int64_t keys, int64_t dv, uint16_t* vt, int64_t ldt) {
+  alignas(64) uint16_t lo_idx[5][32], hi_idx[5][32];
+  for (int s = 0; s < 5; ++s) {
+    const int b = 16 >> s;
+    for (int p = 0; p < 32; ++p) {
+      // Row k (top of its 2b block) takes the bottom-left block from row k + b; row k + b takes the
+      // top-right block from row k. Indices >= 32 select the second operand (row k + b).
+      lo_idx[s][p] = static_cast<uint16_t>((p & b) ? 32 + p - b : p);
+      hi_idx[s][p] = static_cast<uint16_t>((p & b) ? 32 + p : p + b);
+    }
+  }
+  __m512i lo[5], hi[5];
+  for (int s = 0; s < 5; ++s) {
+    lo[s] = _mm512_load_si512(lo_idx[s]);
+    hi[s] = _mm512_load_si512(hi_idx[s]);
+  }
+  for (int64_t e0 = 0; e0 < dv; e0 += 32) {
+    const __mmask32 cols = dv - e0 >= 32 ? ~__mmask32{0} : (__mmask32{1} << (dv - e0)) - 1;
+    for (int64_t j0 = 0; j0 < keys; j0 += 32) {
+      __m512i r[32];
+      for (int k = 0; k < 32; ++k) {
+        r[k] = j0 + k < keys ? _mm512_maskz_loadu_epi16(cols, v + (j0 + k) * ldv + e0)
+                             : _mm512_setzero_si512();
+      }
+      for (int s = 0; s < 5; ++s) {
+        const int b = 16 >> s;
+        for (int k = 0; k < 32; ++k) {
+          if (k & b) continue;
+          const __m512i top = _mm512_permutex2var_epi16(r[k], lo[s], r[k + b]);
+          r[k + b] = _mm512_permutex2var_epi16(r[k], hi[s], r[k + b]);
+          r[k] = top;
+        }
+      }
+      for (int p = 0; p < 32; ++p) _mm512_storeu_si512(vt + (e0 + p) * ldt + j0, r[p]);
+    }
+  }
+}
+
 MOA_AMX_TARGET double AmxPeakLoop(int64_t iters) {
   AmxConfigure();
   _tile_zero(4);
@@ -147,6 +189,7 @@ void AmxScoreTile(const uint16_t*, int64_t, int64_t, int64_t, const uint32_t*, i
                   float*, int64_t) {}
 void AmxPvTile(const uint16_t*, int64_t, int64_t, int64_t, const uint32_t*, int64_t, int64_t,
                float*, int64_t) {}
+void AmxTransposeV(const uint16_t*, int64_t, int64_t, int64_t, uint16_t*, int64_t) {}
 double AmxPeakLoop(int64_t) { return 0; }
 
 #endif

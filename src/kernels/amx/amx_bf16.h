@@ -30,6 +30,12 @@ void AmxScoreTile(const uint16_t* k, int64_t ldk, int64_t keys32, int64_t kdim,
 void AmxPvTile(const uint16_t* vt, int64_t ldv, int64_t dv32, int64_t keys32,
                const uint32_t* ppairs, int64_t ldp, int64_t rows_pad, float* ot, int64_t ldo);
 
+// vt[e][j] = V[j][e] for e < RoundUp(dv, 32), j < RoundUp(keys, 32), zero past dv and keys: the
+// V^T rows AmxPvTile reads. v: `keys` bfloat16 rows with unit stride, ldv elements apart (nothing
+// past row keys - 1 or column dv - 1 is read); vt: ldt elements apart.
+void AmxTransposeV(const uint16_t* v, int64_t ldv, int64_t keys, int64_t dv, uint16_t* vt,
+                   int64_t ldt);
+
 // Runs `iters` steps of 4 independent TDPBF16PS on register tiles (the peak loop of the benchmark)
 // on the calling thread, configuring and releasing the tiles itself; returns the flops done.
 double AmxPeakLoop(int64_t iters);
