@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "cost/cost.h"
 #include "moa/attention.h"
 
 namespace moa::cli {
@@ -28,6 +29,7 @@ struct Record {
   // --report only (0 = not computed).
   double predicted_s = 0;        // fused: the cost model with the kernel's measured tile cost
   double predicted_ideal_s = 0;  // the roofline at the machine's peak rates
+  cost::TileCost tile;           // fused: the kernel's tile cost, timed around this point
   double peak_rss_mib = 0;       // peak resident memory of a process running only this point
   double inputs_mib = 0;         // q, k, v and o
 };
@@ -58,6 +60,11 @@ double MedianSeconds(F&& f, double min_time, int* reps) {
   *reps = static_cast<int>(times.size());
   return times[times.size() / 2];
 }
+
+// The fused kernel's cost per key tile, per query block and per call, on one thread with K and V
+// in L2: medians of one head of nq = bq queries against 4 and against 16 key tiles (the
+// difference is 12 tiles) and of 8 such heads against 4 tiles (7 more blocks).
+cost::TileCost MeasureTileCost(DType dtype, int64_t d, int64_t bq, int64_t bk, double min_time);
 
 struct ReportOptions {
   std::string machine;     // a `moa peak --output` file; empty: measure in this run

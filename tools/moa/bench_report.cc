@@ -44,9 +44,8 @@ DType ParseBenchDType(const std::string& s) {
   return DType::kFloat32;
 }
 
-// The fused kernel's cost per key tile, per query block and per call, on one thread with K and V
-// in L2: medians of one head of nq = bq queries against 4 and against 16 key tiles (the
-// difference is 12 tiles) and of 8 such heads against 4 tiles (7 more blocks).
+}  // namespace
+
 cost::TileCost MeasureTileCost(DType dtype, int64_t d, int64_t bq, int64_t bk, double min_time) {
   const auto run = [&](int64_t heads, int64_t tiles) {
     BenchTensors t(dtype, heads, bq, tiles * bk, d, 7);
@@ -64,6 +63,8 @@ cost::TileCost MeasureTileCost(DType dtype, int64_t d, int64_t bq, int64_t bk, d
   c.per_call_s = std::max(0.0, one - c.per_block_s - 4 * c.per_tile_s);
   return c;
 }
+
+namespace {
 
 // Runs `args` (args[0] the program, found on PATH unless it holds a '/') and waits. Its stdout
 // goes to `stdout_path` when given, its stderr with it; else both are inherited. Returns the exit
@@ -146,8 +147,6 @@ void PredictAndMeasureMemory(std::vector<Record>& records, const ReportOptions& 
     machine = cost::MeasureMachine(max_threads);
   }
 
-  // Tile costs, once per (dtype, d, bq, bk).
-  std::map<std::tuple<std::string, int64_t, int64_t, int64_t>, cost::TileCost> tile_costs;
   for (Record& r : records) {
     if (r.skipped) continue;
     const cost::Problem problem{r.n, r.n, r.d, r.d, 1, r.heads, cost::ParseDtype(r.dtype),
@@ -157,19 +156,8 @@ void PredictAndMeasureMemory(std::vector<Record>& records, const ReportOptions& 
       r.predicted_s = r.predicted_ideal_s;
       continue;
     }
-    const auto key = std::make_tuple(r.dtype, r.d, r.block_q, r.block_k);
-    if (!tile_costs.count(key)) {
-      std::cerr << "moa bench --report: timing one " << r.block_q << "x" << r.block_k
-                << " tile of the fused kernel, " << r.dtype << " d=" << r.d << "\n";
-      const cost::TileCost c = MeasureTileCost(ParseBenchDType(r.dtype), r.d, r.block_q,
-                                               r.block_k, std::min(options.min_time, 0.2));
-      std::cerr << "  per key tile " << c.per_tile_s * 1e6 << " us, per query block "
-                << c.per_block_s * 1e6 << " us, per call " << c.per_call_s * 1e6 << " us\n";
-      tile_costs[key] = c;
-    }
-    r.predicted_s = cost::Predict(machine, problem, cost::Form::kLifted, r.block_q, r.block_k,
-                                  &tile_costs[key])
-                        .time_s;
+    r.predicted_s =
+        cost::Predict(machine, problem, cost::Form::kLifted, r.block_q, r.block_k, &r.tile).time_s;
     r.predicted_ideal_s =
         cost::Predict(machine, problem, cost::Form::kLifted, r.block_q, r.block_k).time_s;
   }
