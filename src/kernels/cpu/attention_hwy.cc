@@ -448,27 +448,25 @@ struct Kernel {
     std::fill(dst + count * ld, dst + RoundUpTo(count, kGroup) * ld, A(0));
   }
 
-  // The tile's K rows: in place when they are A with unit stride, else widened into kpack.
-  const A* KRows(int64_t b, int64_t hk, int64_t j0, int64_t cols, A* kpack, int64_t* ldk) const {
-    if (k_direct) {
-      *ldk = p.ks[2];
-      return reinterpret_cast<const A*>(static_cast<const In*>(p.k) + b * p.ks[0] + hk * p.ks[1] +
-                                        j0 * p.ks[2]);
+  // A tile's K or V rows: in place when they are A with unit stride (`direct`), else widened into
+  // `pack` with leading dimension ld_pack.
+  const A* TileRows(const void* src, const int64_t* st, bool direct, int64_t b, int64_t hk,
+                    int64_t j0, int64_t cols, int64_t width, A* pack, int64_t ld_pack,
+                    int64_t* ld) const {
+    if (direct) {
+      *ld = st[2];
+      return reinterpret_cast<const A*>(static_cast<const In*>(src) + b * st[0] + hk * st[1] +
+                                        j0 * st[2]);
     }
-    PackRows(p.k, p.ks, b, hk, j0, cols, p.dk, kpack, p.dk);
-    *ldk = p.dk;
-    return kpack;
+    PackRows(src, st, b, hk, j0, cols, width, pack, ld_pack);
+    *ld = ld_pack;
+    return pack;
   }
-
+  const A* KRows(int64_t b, int64_t hk, int64_t j0, int64_t cols, A* kpack, int64_t* ldk) const {
+    return TileRows(p.k, p.ks, k_direct, b, hk, j0, cols, p.dk, kpack, p.dk, ldk);
+  }
   const A* VRows(int64_t b, int64_t hk, int64_t j0, int64_t cols, A* vpack, int64_t* ldv) const {
-    if (v_direct) {
-      *ldv = p.vs[2];
-      return reinterpret_cast<const A*>(static_cast<const In*>(p.v) + b * p.vs[0] + hk * p.vs[1] +
-                                        j0 * p.vs[2]);
-    }
-    PackRows(p.v, p.vs, b, hk, j0, cols, p.dv, vpack, t.dv4);
-    *ldv = t.dv4;
-    return vpack;
+    return TileRows(p.v, p.vs, v_direct, b, hk, j0, cols, p.dv, vpack, t.dv4, ldv);
   }
 
   // S^T (cols x rows_pad, ld lds) = K[j0 .. j0+cols) Q^T, one query chunk at a time (naive path).
