@@ -11,11 +11,10 @@
 
 #include "cost/cost.h"
 #include "cost/machine_model.h"
+#include "kernels/attention_problem.h"
 
 namespace moa::internal {
 namespace {
-
-int64_t RoundUp(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
 
 int64_t NextPowerOfTwo(int64_t x) {
   int64_t p = 1;
@@ -92,8 +91,8 @@ Blocks ChooseBlocks(DType dtype, int64_t dk, int64_t dv, int64_t nq, int64_t nk,
     if (decisions.size() > 4096) decisions.clear();  // a bound for long-running processes
     decisions.emplace(key, tiles);
   }
-  return Blocks{std::min(tiles.bq, RoundUp(std::max<int64_t>(nq, 1), 64)),
-                std::min(tiles.bk, RoundUp(std::max<int64_t>(nk, 1), 32))};
+  return Blocks{std::min(tiles.bq, RoundUpTo(std::max<int64_t>(nq, 1), 64)),
+                std::min(tiles.bk, RoundUpTo(std::max<int64_t>(nk, 1), 32))};
 }
 
 }  // namespace moa::internal
