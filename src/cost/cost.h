@@ -74,9 +74,9 @@ struct Prediction {
 // Throws moa::Error naming the bad field of `problem` (sizes and threads must be positive).
 void CheckProblem(const Problem& problem);
 
-// The measured cost of the fused kernel's steps on one thread with its data in cache (`moa bench
-// --report` measures them in the same run, from one and eight heads of one query block against 4
-// and 16 key tiles). With it, the lifted form's compute time is the kernel's own rather than the
+// The measured cost of the fused kernel's steps per thread with its data in cache, while the
+// prediction's threads all run (`moa bench --report` measures them in the same run, from one and
+// eight heads per thread of one query block against 4 and 16 key tiles). With it, the lifted form's compute time is the kernel's own rather than the
 // roofline's ideal FMA and exp rates; the memory terms are unchanged.
 struct TileCost {
   double per_tile_s = 0;   // one key/value tile against one query block: S, softmax update, P V

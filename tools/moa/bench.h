@@ -41,30 +41,44 @@ struct BenchTensors {
   BenchTensors(DType dtype, int64_t heads, int64_t nq, int64_t nk, int64_t d, uint32_t seed);
 };
 
+// Runs f until at least min_runs runs and min_time seconds (at most 100 runs); appends the
+// seconds of each run to `times`.
+template <typename F>
+void AppendRunSeconds(F&& f, double min_time, size_t min_runs, std::vector<double>* times) {
+  using Clock = std::chrono::steady_clock;
+  double total = 0;
+  for (size_t runs = 0; (runs < min_runs || total < min_time) && runs < 100; ++runs) {
+    const auto t0 = Clock::now();
+    f();
+    const double t = std::chrono::duration<double>(Clock::now() - t0).count();
+    times->push_back(t);
+    total += t;
+  }
+}
+
+inline double Median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
 // Runs f once to warm up, then until at least 3 runs and min_time seconds (at most 100 runs);
 // returns the median.
 template <typename F>
 double MedianSeconds(F&& f, double min_time, int* reps) {
-  using Clock = std::chrono::steady_clock;
   f();
   std::vector<double> times;
-  double total = 0;
-  while ((times.size() < 3 || total < min_time) && times.size() < 100) {
-    const auto t0 = Clock::now();
-    f();
-    const double t = std::chrono::duration<double>(Clock::now() - t0).count();
-    times.push_back(t);
-    total += t;
-  }
-  std::sort(times.begin(), times.end());
+  AppendRunSeconds(f, min_time, 3, &times);
   *reps = static_cast<int>(times.size());
-  return times[times.size() / 2];
+  return Median(times);
 }
 
-// The fused kernel's cost per key tile, per query block and per call, on one thread with K and V
-// in L2: medians of one head of nq = bq queries against 4 and against 16 key tiles (the
-// difference is 12 tiles) and of 8 such heads against 4 tiles (7 more blocks).
-cost::TileCost MeasureTileCost(DType dtype, int64_t d, int64_t bq, int64_t bk, double min_time);
+// The fused kernel's cost per key tile, per query block and per call, per thread while `threads`
+// threads run at once, K and V in L2: medians of one head of nq = bq queries per thread against 4
+// and against 16 key tiles (the difference is 12 tiles) and of 8 such heads per thread against 4
+// tiles (7 more blocks). Timing every thread at once prices what they share (a core's other
+// hardware thread, L3, memory), which a one-thread probe would miss.
+cost::TileCost MeasureTileCost(DType dtype, int64_t d, int64_t bq, int64_t bk, int threads,
+                               double min_time);
 
 struct ReportOptions {
   std::string machine;     // a `moa peak --output` file; empty: measure in this run

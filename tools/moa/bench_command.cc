@@ -240,28 +240,44 @@ void RunBench(const BenchFlags& flags) {
             options.block_k = flags.block_k;
             std::unique_ptr<PeerRun> peer_run;
             if (peer) peer_run = std::make_unique<PeerRun>(t, dtype, heads, n, d, r.threads);
-            // --report: the kernel's tile cost, timed just before and just after the point (the
-            // mean of the two), so that the prediction and the measurement see the same machine.
-            const bool calibrate = flags.report && impl == "fused";
-            const auto tile_cost = [&] {
-              return MeasureTileCost(dtype, d, r.block_q, r.block_k, std::min(flags.min_time, 0.1));
+            const auto run = [&] {
+              if (peer_run) {
+                (*peer_run)();
+              } else {
+                Attention(t.q, t.k, t.v, t.o, options);
+              }
             };
-            const cost::TileCost before = calibrate ? tile_cost() : cost::TileCost{};
-            r.median_s = MedianSeconds(
-                [&] {
-                  if (peer_run) {
-                    (*peer_run)();
-                  } else {
-                    Attention(t.q, t.k, t.v, t.o, options);
-                  }
-                },
-                flags.min_time, &r.reps);
+            // --report: the kernel's tile cost is timed in probes interleaved with the point's
+            // own runs (probe, runs, probe, runs, probe, runs, probe; medians of each), so that
+            // the prediction and the measurement see the same machine: this host's speed drifts
+            // by tens of percent within a minute.
+            const bool calibrate = flags.report && impl == "fused";
+            const int rounds = calibrate ? 3 : 1;
+            std::vector<double> times;
+            std::vector<cost::TileCost> probes;
+            run();  // warm-up
+            for (int round = 0; round < rounds; ++round) {
+              if (calibrate) {
+                probes.push_back(MeasureTileCost(dtype, d, r.block_q, r.block_k, r.threads,
+                                                 std::min(flags.min_time, 0.1)));
+              }
+              // At least one run per round and three in all.
+              const size_t min_runs = round + 1 < rounds || times.size() >= 2 ? 1 : 3 - times.size();
+              AppendRunSeconds(run, flags.min_time / rounds, min_runs, &times);
+            }
+            r.median_s = Median(times);
+            r.reps = static_cast<int>(times.size());
             r.gflops = flops / r.median_s / 1e9;
             if (calibrate) {
-              const cost::TileCost after = tile_cost();
-              r.tile = {(before.per_tile_s + after.per_tile_s) / 2,
-                        (before.per_block_s + after.per_block_s) / 2,
-                        (before.per_call_s + after.per_call_s) / 2};
+              probes.push_back(MeasureTileCost(dtype, d, r.block_q, r.block_k, r.threads,
+                                               std::min(flags.min_time, 0.1)));
+              std::vector<double> tile, block, call;
+              for (const cost::TileCost& c : probes) {
+                tile.push_back(c.per_tile_s);
+                block.push_back(c.per_block_s);
+                call.push_back(c.per_call_s);
+              }
+              r.tile = {Median(tile), Median(block), Median(call)};
             }
             // Every path's output against the fused kernel's at the same point.
             if (impl == "fused") {

@@ -46,11 +46,12 @@ DType ParseBenchDType(const std::string& s) {
 
 }  // namespace
 
-cost::TileCost MeasureTileCost(DType dtype, int64_t d, int64_t bq, int64_t bk, double min_time) {
+cost::TileCost MeasureTileCost(DType dtype, int64_t d, int64_t bq, int64_t bk, int threads,
+                               double min_time) {
   const auto run = [&](int64_t heads, int64_t tiles) {
-    BenchTensors t(dtype, heads, bq, tiles * bk, d, 7);
+    BenchTensors t(dtype, heads * threads, bq, tiles * bk, d, 7);
     AttentionOptions options;
-    options.num_threads = 1;
+    options.num_threads = threads;
     options.block_q = bq;
     options.block_k = bk;
     int reps = 0;
