@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "cost/attention_forms.h"
+#include "moa/error.h"
 #include "onf/interpreter.h"
 
 namespace moa::cost {
@@ -144,11 +145,27 @@ TEST(CostForms, NaiveDnfAndLiftedAgree) {
   const auto naive = onf::Interpret(AttentionOnf(Form::kNaive), AttentionSizes(Form::kNaive, n, m, dk, dv), in).at("out");
   const auto lifted = onf::Interpret(AttentionOnf(Form::kLifted),
                                      AttentionSizes(Form::kLifted, n, m, dk, dv, 2, 3), in).at("out");
+  // Kernel order: one query block of 4 in chunks of 2, two key tiles of 3.
+  const auto chunks =
+      onf::Interpret(AttentionOnf(Form::kLiftedChunks),
+                     AttentionSizes(Form::kLiftedChunks, n, m, dk, dv, 4, 3, 2), in).at("out");
   ASSERT_EQ(ref.size(), static_cast<size_t>(n * dv));
   for (size_t i = 0; i < ref.size(); ++i) {
     EXPECT_NEAR(naive[i], ref[i], 1e-12) << i;
     EXPECT_NEAR(lifted[i], ref[i], 1e-12) << i;
+    EXPECT_NEAR(chunks[i], ref[i], 1e-12) << i;
   }
+  EXPECT_THROW(AttentionSizes(Form::kLiftedChunks, n, m, dk, dv, 4, 3, 3), Error);  // 3 ∤ 4
+}
+
+TEST(CostOps, KernelOrderCountsEqualTheLiftedCounts) {
+  const Bindings lifted = AttentionSizes(Form::kLifted, 64, 48, 8, 4, 16, 12);
+  const Bindings chunks = AttentionSizes(Form::kLiftedChunks, 64, 48, 8, 4, 16, 12, 4);
+  const OpCounts a = CountOps(AttentionOnf(Form::kLifted), lifted, 8);
+  const OpCounts b = CountOps(AttentionOnf(Form::kLiftedChunks), chunks, 8);
+  EXPECT_DOUBLE_EQ(a.fma, b.fma);
+  EXPECT_DOUBLE_EQ(a.other_flops, b.other_flops);
+  EXPECT_DOUBLE_EQ(a.exps, b.exps);
 }
 
 // Lifted form, n = m = 256, dk = dv = 16 float32 (one 64-byte line per row), tiles 32 x 32.
