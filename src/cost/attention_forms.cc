@@ -144,6 +144,67 @@ onf::Onf Lifted() {
   return o;
 }
 
+// The lifted form in the order the fused SIMD kernels run it (src/kernels/cpu/attention_hwy.cc,
+// SimdTile): each key tile is taken one chunk of Bc queries at a time, and the chunk's scores go
+// through the softmax and P·V before the next chunk starts. Scores run key-major over the chunk's
+// queries (the micro-kernel broadcasts a key element and streams the chunk's Q^T row); P·V runs
+// output column by column over all the tile's keys with the chunk's queries inner (the
+// micro-kernel keeps O^T rows in registers and streams P^T rows). So what a key step reuses is
+// the chunk's q slab (Bc x dk) and what a P·V column reuses is the chunk's scores (Bk x Bc); the
+// K and V tiles stream. The lifted form above instead reuses a whole K or V tile per query row.
+onf::Onf LiftedChunks() {
+  onf::Onf o;
+  o.buffers = AttentionBuffers();
+  const Extent dk = Sym("dk"), dv = Sym("dv"), bq = Sym("Bq"), bk = Sym("Bk"), bc = Sym("Bc");
+  o.buffers.push_back(Out("s", {bk, bc}));     // the chunk's S^T = P^T
+  o.buffers.push_back(Out("oacc", {dv, bq}));  // O^T of the query block
+  o.buffers.push_back(Out("mrow", {bq}));
+  o.buffers.push_back(Out("zrow", {bq}));
+  o.buffers.push_back(Out("crow", {bc}));      // the chunk's rescale factors e^{m - m'}
+  const Affine qi = Var("qc") * bc + Var("ci");  // query within the block, lifted <nqc Bc>
+  const Affine row = Var("qb") * bq + qi;
+  const Affine key = Var("kb") * bk + Var("kl");
+  const Affine s_at = Var("kl") * bc + Var("ci");
+  const Affine o_at = Var("j") * bq + qi;
+  const Affine b_at = Var("j") * bq + Var("qi");
+  std::vector<Stmt> init = {
+      Loop("qi", bq, {Store("mrow", Var("qi"), dnf::Const(-INFINITY)),
+                      Store("zrow", Var("qi"), dnf::Const(0))}),
+      Loop("j", dv, {Loop("qi", bq, {Store("oacc", b_at, dnf::Const(0))})})};
+  Stmt scores = Loop("kl", bk, {Loop("ci", bc, {
+      Let("acc", dnf::Const(0)),
+      Loop("c", dk, {Accum("acc", BinaryOp::kAdd,
+                           Bin(BinaryOp::kMul, Ld("q", row * dk + Var("c")),
+                               Ld("k", key * dk + Var("c"))))}),
+      Store("s", s_at, Bin(BinaryOp::kDiv, Ref("acc"), SqrtDk()))})});
+  Stmt softmax = Loop("ci", bc, {
+      Let("mx", Ld("mrow", qi)),
+      Loop("kl", bk, {Accum("mx", BinaryOp::kMax, Ld("s", s_at))}),
+      Store("crow", Var("ci"), Exp(Bin(BinaryOp::kSub, Ld("mrow", qi), Ref("mx")))),
+      Let("rs", dnf::Const(0)),
+      Loop("kl", bk, {Store("s", s_at, Exp(Bin(BinaryOp::kSub, Ld("s", s_at), Ref("mx")))),
+                      Accum("rs", BinaryOp::kAdd, Ld("s", s_at))}),
+      Store("zrow", qi, Bin(BinaryOp::kAdd, Bin(BinaryOp::kMul, Ld("zrow", qi), Ld("crow", Var("ci"))),
+                            Ref("rs"))),
+      Store("mrow", qi, Ref("mx"))});
+  Stmt pv = Loop("j", dv, {
+      Loop("ci", bc, {Store("oacc", o_at, Bin(BinaryOp::kMul, Ld("oacc", o_at), Ld("crow", Var("ci"))))}),
+      Loop("kl", bk, {Loop("ci", bc, {Store(
+          "oacc", o_at,
+          Bin(BinaryOp::kAdd, Ld("oacc", o_at),
+              Bin(BinaryOp::kMul, Ld("s", s_at), Ld("v", key * dv + Var("j")))))})})});
+  Stmt finish = Loop("qi", bq, {Loop("j", dv, {
+      Store("out", (Var("qb") * bq + Var("qi")) * dv + Var("j"),
+            Bin(BinaryOp::kDiv, Ld("oacc", b_at), Ld("zrow", Var("qi"))))})});
+  std::vector<Stmt> block = std::move(init);
+  block.push_back(Loop("kb", Sym("nkb"), {Loop("qc", Sym("nqc"), {std::move(scores),
+                                                                   std::move(softmax),
+                                                                   std::move(pv)})}));
+  block.push_back(std::move(finish));
+  o.body.push_back(Loop("qb", Sym("nqb"), std::move(block)));
+  return o;
+}
+
 }  // namespace
 
 const char* FormName(Form form) {
@@ -151,6 +212,7 @@ const char* FormName(Form form) {
     case Form::kNaive: return "naive";
     case Form::kDnf: return "three-pass DNF";
     case Form::kLifted: return "lifted";
+    case Form::kLiftedChunks: return "lifted, kernel order";
   }
   return "?";
 }
@@ -160,12 +222,13 @@ onf::Onf AttentionOnf(Form form) {
     case Form::kNaive: return Naive();
     case Form::kDnf: return ThreePassDnf();
     case Form::kLifted: return Lifted();
+    case Form::kLiftedChunks: return LiftedChunks();
   }
   throw InternalError("unknown attention form");
 }
 
 Bindings AttentionSizes(Form form, int64_t n, int64_t m, int64_t dk, int64_t dv, int64_t bq,
-                        int64_t bk) {
+                        int64_t bk, int64_t bc) {
   UserCheck(n > 0, "--n: must be positive, got ", n);
   UserCheck(m > 0, "--m: must be positive, got ", m);
   UserCheck(dk > 0, "--dk: must be positive, got ", dk);
@@ -176,12 +239,18 @@ Bindings AttentionSizes(Form form, int64_t n, int64_t m, int64_t dk, int64_t dv,
     const int64_t bg = std::min<int64_t>(n, 64), ngb = (n + bg - 1) / bg;
     b = {{"n", ngb * bg}, {"m", m}, {"dk", dk}, {"dv", dv}, {"Bg", bg}, {"ngb", ngb}};
   }
-  if (form == Form::kLifted) {
+  if (form == Form::kLifted || form == Form::kLiftedChunks) {
     UserCheck(bq > 0, "Bq: the query tile must be positive, got ", bq);
     UserCheck(bk > 0, "Bk: the key/value tile must be positive, got ", bk);
     const int64_t nqb = (n + bq - 1) / bq, nkb = (m + bk - 1) / bk;
     b = {{"n", nqb * bq}, {"m", nkb * bk}, {"dk", dk},   {"dv", dv},
          {"Bq", bq},      {"Bk", bk},      {"nqb", nqb}, {"nkb", nkb}};
+  }
+  if (form == Form::kLiftedChunks) {
+    UserCheck(bc > 0 && bq % bc == 0, "Bc: the query chunk must be positive and divide Bq = ", bq,
+              ", got ", bc);
+    b["Bc"] = bc;
+    b["nqc"] = bq / bc;
   }
   return b;
 }

@@ -30,6 +30,19 @@
 //                for qi < Bq, j < dv: out[qb·Bq+qi, j] = oacc[qi,j] / zrow[qi]
 //            Tails are not guarded: n and m are taken as nqb·Bq and nkb·Bk (padded), which is
 //            what the costing of a tail that is rounded up means.
+//  lifted, kernel order — the same one-pass computation in the order the fused float32/float64
+//            SIMD kernels run it (cpu/attention_hwy.cc, SimdTile), the query block further
+//            lifted into chunks <nqc Bc> of the Bc queries one micro-kernel call covers:
+//              for qb < nqb: (init m, z, O^T <dv Bq>)
+//                for kb < nkb, qc < nqc:
+//                  for kl < Bk, ci < Bc: s[kl,ci] = Σ_c q[row, c]·k[key, c] / √dk
+//                  for ci < Bc: online-softmax step on s[:, ci] (c[ci] = e^{m - m'})
+//                  for j < dv: oacc[j, qi] *= c[ci]; for kl, ci: oacc[j, qi] += s[kl,ci]·v[key, j]
+//                (finish as above)
+//            Same counts as lifted; different reuse. A key step reuses the chunk's q slab
+//            (Bc·dk), a P·V column the chunk's scores (Bk·Bc): what must stay in L1 is those, not
+//            a whole K or V tile as in lifted's per-query-row loops. This is the form the
+//            kernels' block choice costs (kernels/machine.cc).
 #pragma once
 
 #include <cstdint>
@@ -39,17 +52,19 @@
 
 namespace moa::cost {
 
-enum class Form { kNaive, kDnf, kLifted };
+enum class Form { kNaive, kDnf, kLifted, kLiftedChunks };
 const char* FormName(Form form);
 
 // The ONF of `form` for one head: inputs q <n dk>, k <m dk>, v <m dv>, output out <n dv>;
 // naive adds buffers S, P <n m> and the GEMM block sizes Bg, ngb; lifted adds s <Bq Bk>, oacc <Bq dv>, mrow, zrow <Bq> and uses the
-// sizes nqb and nkb (number of query and key tiles).
+// sizes nqb and nkb (number of query and key tiles); lifted in kernel order adds s <Bk Bc>,
+// oacc <dv Bq>, mrow, zrow <Bq>, crow <Bc> and uses nqb, nkb, nqc.
 onf::Onf AttentionOnf(Form form);
 
 // The sizes the ONF of `form` needs: n, m, dk, dv, and for lifted Bq, Bk, nqb = ⌈n/Bq⌉,
-// nkb = ⌈m/Bk⌉ (n and m are then the padded sizes nqb·Bq, nkb·Bk); naive Bg = min(n, 64).
+// nkb = ⌈m/Bk⌉ (n and m are then the padded sizes nqb·Bq, nkb·Bk); naive Bg = min(n, 64);
+// lifted, kernel order also Bc (which must divide Bq) and nqc = Bq/Bc.
 Bindings AttentionSizes(Form form, int64_t n, int64_t m, int64_t dk, int64_t dv, int64_t bq = 0,
-                        int64_t bk = 0);
+                        int64_t bk = 0, int64_t bc = 0);
 
 }  // namespace moa::cost

@@ -137,14 +137,17 @@ void CheckProblem(const Problem& p) {
 }
 
 Prediction Predict(const MachineModel& machine, const Problem& problem, Form form, int64_t bq,
-                   int64_t bk, const TileCost* kernel) {
+                   int64_t bk, const TileCost* kernel, int64_t bc) {
   CheckProblem(problem);
-  const Bindings sizes = AttentionSizes(form, problem.n, problem.m, problem.dk, problem.dv, bq, bk);
+  const Bindings sizes =
+      AttentionSizes(form, problem.n, problem.m, problem.dk, problem.dv, bq, bk, bc);
+  const bool lifted = form == Form::kLifted || form == Form::kLiftedChunks;
   Prediction p = Cost(machine, AttentionOnf(form), sizes, problem.dtype, problem.threads,
-                      problem.batch * problem.heads, form == Form::kLifted ? kernel : nullptr);
+                      problem.batch * problem.heads, lifted ? kernel : nullptr);
   p.form = form;
-  p.bq = form == Form::kLifted ? bq : 0;
-  p.bk = form == Form::kLifted ? bk : 0;
+  p.bq = lifted ? bq : 0;
+  p.bk = lifted ? bk : 0;
+  p.bc = form == Form::kLiftedChunks ? bc : 0;
   return p;
 }
 
@@ -158,7 +161,7 @@ Prediction PredictOnf(const MachineModel& machine, const onf::Onf& onf, const Bi
 Tiles RecommendTiles(const MachineModel& machine, int64_t n, int64_t m, int64_t dk, int64_t dv,
                      Dtype dtype, int threads, int64_t batch_heads,
                      const std::vector<int64_t>& bq_choices,
-                     const std::vector<int64_t>& bk_choices) {
+                     const std::vector<int64_t>& bk_choices, int64_t chunk) {
   Problem problem{n, m, dk, dv, batch_heads, 1, dtype, threads};
   CheckProblem(problem);
   const auto candidates = [](const std::vector<int64_t>& given, int64_t lo, int64_t hi,
@@ -177,9 +180,13 @@ Tiles RecommendTiles(const MachineModel& machine, int64_t n, int64_t m, int64_t 
   };
   Tiles best;
   double best_energy = 0;
-  for (int64_t bq : candidates(bq_choices, 16, 512, n)) {
+  UserCheck(chunk >= 0, "query chunk must be positive (or 0), got ", chunk);
+  for (int64_t bq : candidates(bq_choices, std::max<int64_t>(16, chunk), 512, n)) {
+    if (chunk > 0 && bq % chunk != 0) continue;  // a query block is whole chunks
     for (int64_t bk : candidates(bk_choices, 16, 1024, m)) {
-      const Prediction p = Predict(machine, problem, Form::kLifted, bq, bk);
+      const Prediction p =
+          chunk > 0 ? Predict(machine, problem, Form::kLiftedChunks, bq, bk, nullptr, chunk)
+                    : Predict(machine, problem, Form::kLifted, bq, bk);
       const bool faster = best.bq == 0 || p.time_s < best.time_s * 0.99;
       const bool tie_cheaper = p.time_s <= best.time_s * 1.01 && p.energy_j < best_energy;
       if (faster || tie_cheaper) {
@@ -188,6 +195,7 @@ Tiles RecommendTiles(const MachineModel& machine, int64_t n, int64_t m, int64_t 
       }
     }
   }
+  UserCheck(best.bq > 0, "no query tile candidate is a multiple of the chunk ", chunk);
   return best;
 }
 

@@ -59,6 +59,7 @@ struct LevelCost {
 struct Prediction {
   Form form = Form::kNaive;
   int64_t bq = 0, bk = 0;   // lifted only
+  int64_t bc = 0;           // lifted in kernel order only
   int threads_used = 1;
   double fma = 0, other_flops = 0, exps = 0;  // all heads
   double flops() const { return 2 * fma + other_flops; }
@@ -87,9 +88,10 @@ struct TileCost {
 // Threads take whole tasks (a head's outermost iteration: a query block of the lifted form, a
 // query row otherwise) dynamically, so the compute time is that of ceil(tasks / threads) tasks.
 // With `kernel`, the lifted form's compute time is per_call_s + ceil(tasks / threads) x
-// (per_block_s + nkb x per_tile_s).
+// (per_block_s + nkb x per_tile_s). `bc`: the query chunk of Form::kLiftedChunks (divides bq).
 Prediction Predict(const MachineModel& machine, const Problem& problem, Form form,
-                   int64_t bq = 0, int64_t bk = 0, const TileCost* kernel = nullptr);
+                   int64_t bq = 0, int64_t bk = 0, const TileCost* kernel = nullptr,
+                   int64_t bc = 0);
 
 // The same prediction for any ONF loop nest (a spec's DNF lowered by onf::Lower, or its lifted
 // form from src/lift), `heads` independent copies; threads split its first top-level loop.
@@ -105,11 +107,13 @@ struct Tiles {
 // 1% broken by lower predicted energy, i.e. less data movement). Candidates: `bq_choices` and
 // `bk_choices` when given (the runtime kernels pass the sizes they support), else powers of two,
 // Bq 16..512 and Bk 16..1024; a candidate that only pads (more than one tile beyond n or m) is
-// skipped, the smallest always kept.
+// skipped, the smallest always kept. `chunk` > 0 costs the lifted form in the fused kernels'
+// order (Form::kLiftedChunks) with chunks of that many queries (Bq candidates that are not whole
+// chunks are skipped); 0 costs the lifted ONF as src/lift derives it (Form::kLifted).
 Tiles RecommendTiles(const MachineModel& machine, int64_t n, int64_t m, int64_t dk, int64_t dv,
                      Dtype dtype, int threads, int64_t batch_heads = 1,
                      const std::vector<int64_t>& bq_choices = {},
-                     const std::vector<int64_t>& bk_choices = {});
+                     const std::vector<int64_t>& bk_choices = {}, int64_t chunk = 0);
 
 // The two regimes of the fused form at one cache level (Dao et al. 2022, FlashAttention,
 // Theorem 2 / Proposition 3; Saha & Ye 2024, "The I/O complexity of attention"):

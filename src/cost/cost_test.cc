@@ -185,6 +185,33 @@ TEST(CostTiles, GivenCandidatesOnlyAndNoPaddingOnlyTiles) {
   EXPECT_THROW(RecommendTiles(m, 40, 40, 64, 64, Dtype::kFloat32, 1, 1, {0}, bks), Error);
 }
 
+// float64, n = 4096, d = 128, 48 KiB L1 (the development VM's): the lifted ONF's per-query-row
+// loops need a whole K (or V) tile in L1 beside one q row, which caps Bk at 32 (32 KiB); the
+// fused kernels' chunk-major order (chunks of 32 queries: a 32 KiB Q^T slab per key step, the
+// chunk's scores, Bk x 256 B, per P.V column) keeps the chunk instead, and then larger tiles
+// move less (the O^T slab is loaded and stored once per chunk and tile) up to Bk = 128, beyond
+// which the chunk's scores and a V column no longer fit beside each other.
+TEST(CostTiles, KernelOrderTilesFollowTheChunkNotTheKeyTile) {
+  MachineModel m = Toy();
+  m.caches[0].bytes = 48 << 10;
+  for (CacheLevel& c : m.caches) c.ways = 0;
+  const std::vector<int64_t> bks = {32, 64, 96, 128, 192, 256};
+  EXPECT_EQ(RecommendTiles(m, 4096, 4096, 128, 128, Dtype::kFloat64, 2, 1, {128}, bks).bk, 32);
+  EXPECT_EQ(RecommendTiles(m, 4096, 4096, 128, 128, Dtype::kFloat64, 2, 1, {128}, bks, 32).bk, 128);
+  // float32 chunks of 64 queries are the same 256 bytes per key row: the same tile.
+  EXPECT_EQ(RecommendTiles(m, 4096, 4096, 128, 128, Dtype::kFloat32, 2, 1, {128}, bks, 64).bk, 128);
+  const Problem p{4096, 4096, 128, 128, 1, 1, Dtype::kFloat64, 2};
+  const auto l1 = [&](Form form, int64_t bk) {
+    return Predict(m, p, form, 128, bk, nullptr, form == Form::kLiftedChunks ? 32 : 0).levels[1].bytes();
+  };
+  // The lifted ONF: past 32, K and V are reloaded per query row (here 15x the bytes).
+  EXPECT_GT(l1(Form::kLifted, 64), 10 * l1(Form::kLifted, 32));
+  // Kernel order: less from 32 to 128, then the chunk's scores are reloaded per V column.
+  EXPECT_LT(l1(Form::kLiftedChunks, 128), 0.8 * l1(Form::kLiftedChunks, 32));
+  EXPECT_GT(l1(Form::kLiftedChunks, 192), 5 * l1(Form::kLiftedChunks, 128));
+  EXPECT_THROW(Predict(m, p, Form::kLiftedChunks, 128, 128, nullptr, 48), Error);  // 48 ∤ 128
+}
+
 TEST(CostPredict, WholeTasksPerThreadAndMeasuredTileCost) {
   const MachineModel m = Toy();
   // 3 query blocks of 64 on 2 threads: the busiest thread runs 2 of them, so the compute time is

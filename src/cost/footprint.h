@@ -19,6 +19,8 @@
 //    lines of sets asked to hold more lines than ways lose their reuse, the others keep it, and
 //    the traffic is interpolated by that share — which catches power-of-two strides (a column
 //    of S with a 4 KiB row pitch lands in a few sets) and working sets just over the capacity.
+//    For one iteration of a loop the share is averaged over the mappings of 8 of its iterations:
+//    tiles that stream with the loop land in other sets at each one.
 //    Prefetching, replacement other than LRU and inclusion between levels are not modelled.
 //  * Loads and write-allocate fills count as loaded bytes; dirty lines written back count as stored
 //    bytes. Named scalars (Let / Accum) live in registers.

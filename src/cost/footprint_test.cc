@@ -3,9 +3,12 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include "cost/attention_forms.h"
+#include "moa/error.h"
 #include "onf/interpreter.h"
 
 namespace moa::cost {
@@ -51,6 +54,63 @@ TEST(CostFootprint, LiftedLoopsAndTailGuardsCostThePaddedTiles) {
                    64.0 * 256 * 4);
   // 60 rows: 4 tiles of 16, the tail costed as if padded to 64 rows.
   EXPECT_DOUBLE_EQ(CountOps(LiftedSweep(60, 256, 16), {}, 4).loaded_bytes.at("a"), 64.0 * 256 * 4);
+}
+
+// for i < 16: read all of r (4 KiB), a line of t that moves with i (a streaming tile), and the
+// same line u every time (a scratch tile), float32 (16 per 64-byte line).
+onf::Onf ReusedScratchAndStream() {
+  onf::Onf o;
+  o.buffers = {onf::Buffer{"r", {1024}, Layout::kRowMajor, onf::Role::kInput},
+               onf::Buffer{"t", {16 * 16}, Layout::kRowMajor, onf::Role::kInput},
+               onf::Buffer{"u", {16}, Layout::kRowMajor, onf::Role::kInput}};
+  const Affine i = Affine::Var("i"), x = Affine::Var("x"), y = Affine::Var("y");
+  const auto sum = [](const char* a, Affine at) {
+    return onf::Accum("acc", BinaryOp::kAdd, dnf::FlatLoad(a, std::move(at)));
+  };
+  o.body = {onf::Let("acc", dnf::Const(0)),
+            onf::Loop("i", 16, {onf::Loop("x", 1024, {sum("r", x)}),
+                                onf::Loop("y", 16, {sum("t", i * 16 + y)}),
+                                onf::Loop("y", 16, {sum("u", y)})})};
+  return o;
+}
+
+// Misses on r of the same access order in an LRU cache of `sets` x `ways` lines of 64 bytes,
+// each array starting on a page (as the model places them).
+double LruMissesOnR(int64_t sets, int ways) {
+  std::vector<std::vector<int64_t>> cache(static_cast<size_t>(sets));  // per set, LRU first
+  double misses = 0;
+  const auto touch = [&](int64_t line, bool is_r) {
+    std::vector<int64_t>& set = cache[static_cast<size_t>(line % sets)];
+    const auto it = std::find(set.begin(), set.end(), line);
+    if (it != set.end()) {
+      set.erase(it);
+    } else {
+      if (is_r) misses += 1;
+      if (static_cast<int>(set.size()) == ways) set.erase(set.begin());
+    }
+    set.push_back(line);
+  };
+  const int64_t t_base = 1 << 12, u_base = 1 << 13;  // line numbers of 256 KiB and 512 KiB
+  for (int64_t i = 0; i < 16; ++i) {
+    for (int64_t l = 0; l < 64; ++l) touch(l, true);
+    touch(t_base + i, false);
+    touch(u_base, false);
+  }
+  return misses;
+}
+
+TEST(CostFootprint, StreamingTilesOverflowOtherSetsAtEachIteration) {
+  // A 4 KiB 4-way cache (16 sets): r fills every set to exactly its ways. Between two reads of an
+  // r line its set also sees u (set 0, every iteration) or, in one iteration, the current line
+  // of t (set i): LRU then loses all r lines of both sets, 2 of 16 sets per iteration. Mapping t
+  // at i = 0 only puts it on u's set, 1 of 16 (124 lines moved instead of ~180).
+  const double lru = LruMissesOnR(16, 4);
+  const double model = Traffic(ReusedScratchAndStream(), {}, CacheSpec{4096, 64, 4, 1, 4}).at("r").loaded / 64;
+  EXPECT_NEAR(model, lru, 0.1 * lru) << "LRU " << lru;
+  EXPECT_GT(model, 64 + 960 / 16.0 * 1.5);  // above one set's loss per iteration
+  // Fully associative, r and a line more do not fit: r is read 16 times.
+  EXPECT_DOUBLE_EQ(Traffic(ReusedScratchAndStream(), {}, CacheSpec{4096, 64, 4, 1, 0}).at("r").loaded,
+                   16 * 4096.0);
 }
 
 TEST(CostFootprint, ContiguousStreamMovesEachLineOnce) {
@@ -144,11 +204,27 @@ TEST(CostForms, NaiveDnfAndLiftedAgree) {
   const auto naive = onf::Interpret(AttentionOnf(Form::kNaive), AttentionSizes(Form::kNaive, n, m, dk, dv), in).at("out");
   const auto lifted = onf::Interpret(AttentionOnf(Form::kLifted),
                                      AttentionSizes(Form::kLifted, n, m, dk, dv, 2, 3), in).at("out");
+  // Kernel order: one query block of 4 in chunks of 2, two key tiles of 3.
+  const auto chunks =
+      onf::Interpret(AttentionOnf(Form::kLiftedChunks),
+                     AttentionSizes(Form::kLiftedChunks, n, m, dk, dv, 4, 3, 2), in).at("out");
   ASSERT_EQ(ref.size(), static_cast<size_t>(n * dv));
   for (size_t i = 0; i < ref.size(); ++i) {
     EXPECT_NEAR(naive[i], ref[i], 1e-12) << i;
     EXPECT_NEAR(lifted[i], ref[i], 1e-12) << i;
+    EXPECT_NEAR(chunks[i], ref[i], 1e-12) << i;
   }
+  EXPECT_THROW(AttentionSizes(Form::kLiftedChunks, n, m, dk, dv, 4, 3, 3), Error);  // 3 ∤ 4
+}
+
+TEST(CostOps, KernelOrderCountsEqualTheLiftedCounts) {
+  const Bindings lifted = AttentionSizes(Form::kLifted, 64, 48, 8, 4, 16, 12);
+  const Bindings chunks = AttentionSizes(Form::kLiftedChunks, 64, 48, 8, 4, 16, 12, 4);
+  const OpCounts a = CountOps(AttentionOnf(Form::kLifted), lifted, 8);
+  const OpCounts b = CountOps(AttentionOnf(Form::kLiftedChunks), chunks, 8);
+  EXPECT_DOUBLE_EQ(a.fma, b.fma);
+  EXPECT_DOUBLE_EQ(a.other_flops, b.other_flops);
+  EXPECT_DOUBLE_EQ(a.exps, b.exps);
 }
 
 // Lifted form, n = m = 256, dk = dv = 16 float32 (one 64-byte line per row), tiles 32 x 32.

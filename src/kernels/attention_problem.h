@@ -114,5 +114,9 @@ void RunNaiveAttention(const AttentionProblem& p);
 // The Highway target the two calls above run on now ("AVX3", "AVX2", "EMU128"), for tests and
 // the benchmark's report of which kernels ran.
 const char* AttentionTargetName();
+// Queries the float32 / float64 fused kernel processes per chunk of a key tile on that target
+// (4 vectors on AVX-512: 32 float64 or 64 float32; 2 on narrower targets), for accumulators of
+// type `acc` (kFloat64 or kFloat32).
+int64_t FusedChunkQueries(DType acc);
 
 }  // namespace moa::internal

@@ -82,11 +82,18 @@ Blocks ChooseBlocks(DType dtype, int64_t dk, int64_t dv, int64_t nq, int64_t nk,
     // of each problem class.
     const cost::MachineModel& machine = RuntimeMachine();
     const cost::Dtype cd = CostDtype(dtype);
+    // float32 and float64 run SimdTile, chunk by chunk of queries, so the model costs that loop
+    // order (cost::Form::kLiftedChunks): per key step the chunk's Q^T slab, per P·V column the
+    // chunk's scores stay in L1, and K and V stream. The scalar lifted ONF reuses a whole K or V
+    // tile per query row instead, so it capped bk at what fits L1 beside one row (float64,
+    // d = 128: 32), where the kernel measured 3-8% faster at bk 96-128. bfloat16 (AMX and
+    // AVX512-BF16 pair kernels, whole-tile passes) keeps the lifted ONF's choice.
+    const int64_t chunk = dtype == DType::kBFloat16 ? 0 : FusedChunkQueries(dtype);
     const int64_t bk = cost::RecommendTiles(machine, nq_class, nk_class, dk, dv, cd, threads,
-                                            heads_total, {128}, kBk)
+                                            heads_total, {128}, kBk, chunk)
                            .bk;
     tiles = cost::RecommendTiles(machine, nq_class, nk_class, dk, dv, cd, threads, heads_total,
-                                 kBq, {bk});
+                                 kBq, {bk}, chunk);
     std::lock_guard<std::mutex> lock(mutex);
     if (decisions.size() > 4096) decisions.clear();  // a bound for long-running processes
     decisions.emplace(key, tiles);

@@ -29,6 +29,7 @@ struct CostFlags {
   std::string machine;
   bool measure = false;
   int64_t bq = 0, bk = 0;
+  int64_t chunk = 0;
   bool json = false;
 };
 
@@ -80,10 +81,11 @@ nlohmann::json PredictionJson(const cost::Prediction& p) {
                       {"time_s", p.time_s},
                       {"time_no_overlap_s", p.time_no_overlap_s},
                       {"energy_j", p.energy_j}};
-  if (p.form == cost::Form::kLifted) {
+  if (p.form == cost::Form::kLifted || p.form == cost::Form::kLiftedChunks) {
     j["bq"] = p.bq;
     j["bk"] = p.bk;
   }
+  if (p.form == cost::Form::kLiftedChunks) j["bc"] = p.bc;
   return j;
 }
 
@@ -202,14 +204,17 @@ void RunCost(const CostFlags& f) {
   UserCheck((f.bq == 0) == (f.bk == 0), "--bq and --bk: give both tile sizes or neither");
   const cost::MachineModel machine = ChooseMachine(f, problem.threads);
 
+  UserCheck(f.chunk >= 0, "--chunk: must be positive (or 0: the lifted ONF), got ", f.chunk);
   cost::Tiles tiles = cost::RecommendTiles(machine, problem.n, problem.m, problem.dk, problem.dv,
                                            problem.dtype, problem.threads,
-                                           problem.batch * problem.heads);
+                                           problem.batch * problem.heads, {}, {}, f.chunk);
   const int64_t bq = f.bq > 0 ? f.bq : tiles.bq, bk = f.bk > 0 ? f.bk : tiles.bk;
   const cost::Prediction preds[3] = {
       cost::Predict(machine, problem, cost::Form::kNaive),
       cost::Predict(machine, problem, cost::Form::kDnf),
-      cost::Predict(machine, problem, cost::Form::kLifted, bq, bk)};
+      f.chunk > 0 ? cost::Predict(machine, problem, cost::Form::kLiftedChunks, bq, bk, nullptr,
+                                  f.chunk)
+                  : cost::Predict(machine, problem, cost::Form::kLifted, bq, bk)};
   const std::vector<cost::Regime> regimes = cost::Regimes(machine, problem, bq, bk);
 
   if (f.json) {
@@ -253,6 +258,9 @@ void RunCost(const CostFlags& f) {
     std::string name = cost::FormName(p.form);
     if (p.form == cost::Form::kLifted)
       name += " " + std::to_string(p.bq) + "x" + std::to_string(p.bk);
+    if (p.form == cost::Form::kLiftedChunks)
+      name = "lifted " + std::to_string(p.bq) + "x" + std::to_string(p.bk) + "/" +
+             std::to_string(p.bc) + " kernel";
     rows.emplace_back(name, p);
   }
   PrintForms(rows);
@@ -296,6 +304,9 @@ void AddCost(CLI::App& app) {
   cmd->add_option("--threads", f->threads, "threads (default: online cores)");
   cmd->add_option("--machine", f->machine, "machine description from `moa peak --output FILE`");
   cmd->add_flag("--measure", f->measure, "measure this machine now (~5 s) instead of the default");
+  cmd->add_option("--chunk", f->chunk,
+                  "cost the lifted form in the fused kernels' order, chunks of CHUNK queries "
+                  "per key tile (theirs: 32 float64, 64 float32 on AVX-512); 0: the lifted ONF");
   cmd->add_option("--bq", f->bq, "query tile of the lifted form (default: recommended)");
   cmd->add_option("--bk", f->bk, "key/value tile of the lifted form (default: recommended)");
   cmd->add_flag("--json", f->json, "print JSON");

@@ -831,6 +831,11 @@ void RunAttention(const AttentionProblem& p, bool naive) {
 
 const char* TargetNameOfThisCode() { return hwy::TargetName(HWY_TARGET); }
 
+// Queries per chunk of SimdTile (Kernel::chunk) for accumulators of `acc_bytes` bytes.
+int64_t ChunkQueriesOfThisCode(int64_t acc_bytes) {
+  return static_cast<int64_t>(kNV * hn::Lanes(hn::ScalableTag<uint8_t>())) / acc_bytes;
+}
+
 }  // namespace HWY_NAMESPACE
 }  // namespace moa::internal
 HWY_AFTER_NAMESPACE();
@@ -840,8 +845,13 @@ namespace moa::internal {
 
 HWY_EXPORT(RunAttention);
 HWY_EXPORT(TargetNameOfThisCode);
+HWY_EXPORT(ChunkQueriesOfThisCode);
 
 const char* AttentionTargetName() { return HWY_DYNAMIC_DISPATCH(TargetNameOfThisCode)(); }
+
+int64_t FusedChunkQueries(DType acc) {
+  return HWY_DYNAMIC_DISPATCH(ChunkQueriesOfThisCode)(acc == DType::kFloat64 ? 8 : 4);
+}
 
 void RunFusedAttention(const AttentionProblem& p) { HWY_DYNAMIC_DISPATCH(RunAttention)(p, false); }
 void RunNaiveAttention(const AttentionProblem& p) { HWY_DYNAMIC_DISPATCH(RunAttention)(p, true); }
