@@ -28,6 +28,7 @@
 #include "bench.h"
 #include "cost/cost.h"
 #include "cost/machine_model.h"
+#include "kernels/attention_problem.h"
 #include "moa/error.h"
 
 extern char** environ;
@@ -157,10 +158,15 @@ void PredictAndMeasureMemory(std::vector<Record>& records, const ReportOptions& 
       r.predicted_s = r.predicted_ideal_s;
       continue;
     }
+    // The loop order the kernel runs, as its block choice costs it (kernels/machine.cc):
+    // float32 and float64 chunk by chunk of queries, bfloat16's pair kernels whole tiles.
+    const DType dtype = ParseBenchDType(r.dtype);
+    const int64_t chunk = dtype == DType::kBFloat16 ? 0 : internal::FusedChunkQueries(dtype);
+    const cost::Form form = chunk > 0 ? cost::Form::kLiftedChunks : cost::Form::kLifted;
     r.predicted_s =
-        cost::Predict(machine, problem, cost::Form::kLifted, r.block_q, r.block_k, &r.tile).time_s;
+        cost::Predict(machine, problem, form, r.block_q, r.block_k, &r.tile, chunk).time_s;
     r.predicted_ideal_s =
-        cost::Predict(machine, problem, cost::Form::kLifted, r.block_q, r.block_k).time_s;
+        cost::Predict(machine, problem, form, r.block_q, r.block_k, nullptr, chunk).time_s;
   }
 
   // Memory: each (impl, dtype, n, d) once, at the largest thread count, in a child process.
