@@ -75,8 +75,9 @@ double MedianSeconds(F&& f, double min_time, int* reps) {
 // The fused kernel's cost per key tile, per query block and per call, per thread while `threads`
 // threads run at once, K and V in L2: medians of one head of nq = bq queries per thread against 4
 // and against 16 key tiles (the difference is 12 tiles) and of 8 such heads per thread against 4
-// tiles (7 more blocks). Timing every thread at once prices what they share (a core's other
-// hardware thread, L3, memory), which a one-thread probe would miss.
+// tiles (7 more blocks), each thread running its own one-thread problem. Timing every thread at
+// once prices what they share (a core's other hardware thread, L3, memory), which a one-thread
+// probe would miss.
 cost::TileCost MeasureTileCost(DType dtype, int64_t d, int64_t bq, int64_t bk, int threads,
                                double min_time);
 
