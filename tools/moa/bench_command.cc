@@ -171,19 +171,16 @@ void RunBench(const BenchFlags& flags) {
   std::cerr << "moa bench: kernels on SIMD target " << AttentionKernelTarget()
             << "; bfloat16 GEMMs on " << Bf16GemmPath() << "; unfused peer: " << PeerDescription()
             << "\n";
-  // Peaks measured once per (dtype, threads), in this run, on the unit each dtype's GEMMs use.
-  std::map<std::pair<int, int>, double> peaks;
+  // The peak of the unit each dtype's GEMMs use, measured (0.1 s, best of three) just before each
+  // point's group of impls: this host's speed drifts by tens of percent within a minute, and a
+  // peak measured once at the start made "% of peak" a ratio of two different machines.
   auto peak = [&](DType dtype, int threads) {
-    const std::pair<int, int> key{static_cast<int>(dtype), threads};
     if (flags.child) return 0.0;
-    if (!peaks.count(key)) {
-      peaks[key] = MeasurePeakGflops(dtype, threads);
-      std::cerr << "moa bench: measured " << DTypeName(dtype) << " peak ("
-                << (dtype == DType::kBFloat16 ? Bf16GemmPath() : "FMA") << "), " << threads
-                << " thread(s): " << std::fixed << std::setprecision(1) << peaks[key]
-                << " GFLOP/s\n";
-    }
-    return peaks[key];
+    const double gflops = MeasurePeakGflops(dtype, threads, 0.1);
+    std::cerr << "moa bench: measured " << DTypeName(dtype) << " peak ("
+              << (dtype == DType::kBFloat16 ? Bf16GemmPath() : "FMA") << "), " << threads
+              << " thread(s): " << std::fixed << std::setprecision(1) << gflops << " GFLOP/s\n";
+    return gflops;
   };
 
   const size_t total = ns.size() * ds.size() * dtypes.size() * thread_counts.size() * impls.size();
@@ -199,12 +196,13 @@ void RunBench(const BenchFlags& flags) {
         const double flops = 4.0 * n * n * d * heads * (flags.causal ? 0.5 : 1.0);
         for (int64_t threads : thread_counts) {
           std::vector<unsigned char> fused_out;  // this point's fused output, once timed
+          const double point_peak = peak(dtype, static_cast<int>(threads));
           for (const std::string& impl : impls) {
             Record r;
             r.impl = impl;
             r.dtype = DTypeName(dtype);
             r.n = n, r.d = d, r.heads = heads, r.threads = static_cast<int>(threads);
-            r.peak_gflops = peak(dtype, r.threads);
+            r.peak_gflops = point_peak;
             const bool peer = impl == peer_name;
             if (!peer) {
               const AttentionBlocks chosen = ChosenBlocks(dtype, heads, n, n, d, d, r.threads);
