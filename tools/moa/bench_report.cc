@@ -16,6 +16,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <exception>
 #include <filesystem>
 #include <fstream>
 #include <iomanip>
@@ -55,19 +56,27 @@ cost::TileCost MeasureTileCost(DType dtype, int64_t d, int64_t bq, int64_t bk, i
   // thread that starts late leaves both tasks to the other), which a long run amortises.
   const auto run = [&](int64_t heads, int64_t tiles) {
     std::vector<double> seconds(threads);
+    std::vector<std::exception_ptr> errors(threads);
     std::vector<std::thread> workers;
     for (int w = 0; w < threads; ++w) {
       workers.emplace_back([&, w] {
-        BenchTensors t(dtype, heads, bq, tiles * bk, d, 7 + w);
-        AttentionOptions options;
-        options.num_threads = 1;
-        options.block_q = bq;
-        options.block_k = bk;
-        int reps = 0;
-        seconds[w] = MedianSeconds([&] { Attention(t.q, t.k, t.v, t.o, options); }, min_time, &reps);
+        try {
+          BenchTensors t(dtype, heads, bq, tiles * bk, d, 7 + w);
+          AttentionOptions options;
+          options.num_threads = 1;
+          options.block_q = bq;
+          options.block_k = bk;
+          int reps = 0;
+          seconds[w] =
+              MedianSeconds([&] { Attention(t.q, t.k, t.v, t.o, options); }, min_time, &reps);
+        } catch (...) {
+          errors[w] = std::current_exception();  // rethrown on the calling thread
+        }
       });
     }
     for (std::thread& w : workers) w.join();
+    for (const std::exception_ptr& e : errors)
+      if (e) std::rethrow_exception(e);
     double mean = 0;
     for (double x : seconds) mean += x / threads;
     return mean;
