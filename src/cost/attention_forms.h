@@ -54,6 +54,9 @@ namespace moa::cost {
 
 enum class Form { kNaive, kDnf, kLifted, kLiftedChunks };
 const char* FormName(Form form);
+// The one-pass form for query chunks of `chunk` queries: kLiftedChunks, or for 0 kLifted (the
+// lifted ONF as src/lift derives it).
+inline Form LiftedForm(int64_t chunk) { return chunk > 0 ? Form::kLiftedChunks : Form::kLifted; }
 
 // The ONF of `form` for one head: inputs q <n dk>, k <m dk>, v <m dv>, output out <n dv>;
 // naive adds buffers S, P <n m> and the GEMM block sizes Bg, ngb; lifted adds s <Bq Bk>, oacc <Bq dv>, mrow, zrow <Bq> and uses the

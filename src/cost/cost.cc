@@ -184,9 +184,7 @@ Tiles RecommendTiles(const MachineModel& machine, int64_t n, int64_t m, int64_t 
   for (int64_t bq : candidates(bq_choices, std::max<int64_t>(16, chunk), 512, n)) {
     if (chunk > 0 && bq % chunk != 0) continue;  // a query block is whole chunks
     for (int64_t bk : candidates(bk_choices, 16, 1024, m)) {
-      const Prediction p =
-          chunk > 0 ? Predict(machine, problem, Form::kLiftedChunks, bq, bk, nullptr, chunk)
-                    : Predict(machine, problem, Form::kLifted, bq, bk);
+      const Prediction p = Predict(machine, problem, LiftedForm(chunk), bq, bk, nullptr, chunk);
       const bool faster = best.bq == 0 || p.time_s < best.time_s * 0.99;
       const bool tie_cheaper = p.time_s <= best.time_s * 1.01 && p.energy_j < best_energy;
       if (faster || tie_cheaper) {

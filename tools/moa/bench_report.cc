@@ -185,7 +185,7 @@ void PredictAndMeasureMemory(std::vector<Record>& records, const ReportOptions& 
     // float32 and float64 chunk by chunk of queries, bfloat16's pair kernels whole tiles.
     const DType dtype = ParseBenchDType(r.dtype);
     const int64_t chunk = dtype == DType::kBFloat16 ? 0 : internal::FusedChunkQueries(dtype);
-    const cost::Form form = chunk > 0 ? cost::Form::kLiftedChunks : cost::Form::kLifted;
+    const cost::Form form = cost::LiftedForm(chunk);
     r.predicted_s =
         cost::Predict(machine, problem, form, r.block_q, r.block_k, &r.tile, chunk).time_s;
     r.predicted_ideal_s =

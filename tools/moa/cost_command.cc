@@ -212,9 +212,7 @@ void RunCost(const CostFlags& f) {
   const cost::Prediction preds[3] = {
       cost::Predict(machine, problem, cost::Form::kNaive),
       cost::Predict(machine, problem, cost::Form::kDnf),
-      f.chunk > 0 ? cost::Predict(machine, problem, cost::Form::kLiftedChunks, bq, bk, nullptr,
-                                  f.chunk)
-                  : cost::Predict(machine, problem, cost::Form::kLifted, bq, bk)};
+      cost::Predict(machine, problem, cost::LiftedForm(f.chunk), bq, bk, nullptr, f.chunk)};
   const std::vector<cost::Regime> regimes = cost::Regimes(machine, problem, bq, bk);
 
   if (f.json) {
