@@ -171,18 +171,6 @@ void RunBench(const BenchFlags& flags) {
   std::cerr << "moa bench: kernels on SIMD target " << AttentionKernelTarget()
             << "; bfloat16 GEMMs on " << Bf16GemmPath() << "; unfused peer: " << PeerDescription()
             << "\n";
-  // The peak of the unit each dtype's GEMMs use, measured (0.1 s, best of three) just before each
-  // point's group of impls: this host's speed drifts by tens of percent within a minute, and a
-  // peak measured once at the start made "% of peak" a ratio of two different machines.
-  auto peak = [&](DType dtype, int threads) {
-    if (flags.child) return 0.0;
-    const double gflops = MeasurePeakGflops(dtype, threads, 0.1);
-    std::cerr << "moa bench: measured " << DTypeName(dtype) << " peak ("
-              << (dtype == DType::kBFloat16 ? Bf16GemmPath() : "FMA") << "), " << threads
-              << " thread(s): " << std::fixed << std::setprecision(1) << gflops << " GFLOP/s\n";
-    return gflops;
-  };
-
   const size_t total = ns.size() * ds.size() * dtypes.size() * thread_counts.size() * impls.size();
   size_t done = 0;
   std::vector<Record> records;
@@ -196,13 +184,11 @@ void RunBench(const BenchFlags& flags) {
         const double flops = 4.0 * n * n * d * heads * (flags.causal ? 0.5 : 1.0);
         for (int64_t threads : thread_counts) {
           std::vector<unsigned char> fused_out;  // this point's fused output, once timed
-          const double point_peak = peak(dtype, static_cast<int>(threads));
           for (const std::string& impl : impls) {
             Record r;
             r.impl = impl;
             r.dtype = DTypeName(dtype);
             r.n = n, r.d = d, r.heads = heads, r.threads = static_cast<int>(threads);
-            r.peak_gflops = point_peak;
             const bool peer = impl == peer_name;
             if (!peer) {
               const AttentionBlocks chosen = ChosenBlocks(dtype, heads, n, n, d, d, r.threads);
@@ -245,30 +231,37 @@ void RunBench(const BenchFlags& flags) {
                 Attention(t.q, t.k, t.v, t.o, options);
               }
             };
-            // --report: the kernel's tile cost is timed in probes interleaved with the point's
-            // own runs (probe, runs, probe, runs, probe, runs, probe; medians of each), so that
-            // the prediction and the measurement see the same machine: this host's speed drifts
-            // by tens of percent within a minute.
+            // The peak of the unit the dtype's GEMMs use (best of three in 0.05 s) and, with
+            // --report, the kernel's tile cost are measured in probes interleaved with the
+            // point's own runs (probe, runs, probe, runs, probe, runs, probe; medians of each):
+            // this host's speed drifts by tens of percent within a minute, and a peak or a tile
+            // cost taken at another moment made "% of peak" and the prediction ratios of two
+            // different machines.
             const bool calibrate = flags.report && impl == "fused";
-            const int rounds = calibrate ? 3 : 1;
-            std::vector<double> times;
+            constexpr int kRounds = 3;
+            std::vector<double> times, peaks;
             std::vector<cost::TileCost> probes;
-            run();  // warm-up
-            for (int round = 0; round < rounds; ++round) {
+            const auto probe = [&] {
+              if (!flags.child) peaks.push_back(MeasurePeakGflops(dtype, r.threads, 0.05));
               if (calibrate) {
                 probes.push_back(MeasureTileCost(dtype, d, r.block_q, r.block_k, r.threads,
                                                  std::min(flags.min_time, 0.1)));
               }
+            };
+            run();  // warm-up
+            for (int round = 0; round < kRounds; ++round) {
+              probe();
               // At least one run per round and three in all.
-              const size_t min_runs = round + 1 < rounds || times.size() >= 2 ? 1 : 3 - times.size();
-              AppendRunSeconds(run, flags.min_time / rounds, min_runs, &times);
+              const size_t min_runs =
+                  round + 1 < kRounds || times.size() >= 2 ? 1 : 3 - times.size();
+              AppendRunSeconds(run, flags.min_time / kRounds, min_runs, &times);
             }
+            probe();
             r.median_s = Median(times);
             r.reps = static_cast<int>(times.size());
             r.gflops = flops / r.median_s / 1e9;
+            if (!peaks.empty()) r.peak_gflops = Median(peaks);
             if (calibrate) {
-              probes.push_back(MeasureTileCost(dtype, d, r.block_q, r.block_k, r.threads,
-                                               std::min(flags.min_time, 0.1)));
               std::vector<double> tile, block, call;
               for (const cost::TileCost& c : probes) {
                 tile.push_back(c.per_tile_s);
@@ -293,6 +286,10 @@ void RunBench(const BenchFlags& flags) {
             }
             std::cerr << ": " << std::setprecision(4) << r.median_s << " s, "
                       << std::setprecision(1) << r.gflops << " GFLOP/s";
+            if (r.peak_gflops > 0)
+              std::cerr << " (" << 100 * r.gflops / r.peak_gflops << "% of the "
+                        << (dtype == DType::kBFloat16 ? Bf16GemmPath() : "FMA") << " peak "
+                        << r.peak_gflops << ", median of " << peaks.size() << " probes)";
             if (r.diff_vs_fused >= 0)
               std::cerr << ", differs from fused by " << std::scientific << std::setprecision(1)
                         << r.diff_vs_fused << std::fixed;
