@@ -284,8 +284,8 @@ void RunBench(const BenchFlags& flags) {
             } else {
               std::cerr << " blocks " << r.block_q << "x" << r.block_k;
             }
-            std::cerr << ": " << std::setprecision(4) << r.median_s << " s, "
-                      << std::setprecision(1) << r.gflops << " GFLOP/s";
+            std::cerr << ": " << std::defaultfloat << std::setprecision(4) << r.median_s << " s, "
+                      << std::fixed << std::setprecision(1) << r.gflops << " GFLOP/s";
             if (r.peak_gflops > 0)
               std::cerr << " (" << 100 * r.gflops / r.peak_gflops << "% of the "
                         << (dtype == DType::kBFloat16 ? Bf16GemmPath() : "FMA") << " peak "
