@@ -75,10 +75,13 @@ struct Prediction {
 // Throws moa::Error naming the bad field of `problem` (sizes and threads must be positive).
 void CheckProblem(const Problem& problem);
 
-// The measured cost of the fused kernel's steps per thread with its data in cache, while the
+// The measured cost of the fused kernel's steps per thread with its data in L2, while the
 // prediction's threads all run (`moa bench --report` measures them in the same run, from one and
-// eight heads per thread of one query block against 4 and 16 key tiles). With it, the lifted form's compute time is the kernel's own rather than the
-// roofline's ideal FMA and exp rates; the memory terms are unchanged.
+// eight heads per thread of one query block against 4 and 16 key tiles). With it, the lifted
+// form's compute time is the kernel's own rather than the roofline's ideal FMA and exp rates, and
+// the traffic between L1 and L2, which the measured time already contains (the micro-kernels
+// reuse each L1 line across a register block, the scalar ONF the model counts does not), no
+// longer bounds the time; the levels past L2 still do.
 struct TileCost {
   double per_tile_s = 0;   // one key/value tile against one query block: S, softmax update, P V
   double per_block_s = 0;  // per query block outside the key loop: packing Q, finishing O

@@ -230,5 +230,27 @@ TEST(CostPredict, WholeTasksPerThreadAndMeasuredTileCost) {
   EXPECT_THROW(Predict(m, four, Form::kLifted, 64, 64, &bad), Error);
 }
 
+// A measured tile cost was timed with its data in L2, so it already pays the L1 <- L2 traffic:
+// with one, only the levels past L2 can bound the time. A machine whose L2 is so slow that its
+// traffic bounds the roofline shows the difference.
+TEST(CostPredict, MeasuredTileCostContainsTheL1Traffic) {
+  MachineModel m = Toy();
+  m.caches[1].read_bw_1t = m.caches[1].read_bw_all = 1e6;  // L1 <- L2 at 1 MB/s
+  const Problem p{256, 256, 64, 64, 1, 1, Dtype::kFloat32, 1};
+  const Prediction ideal = Predict(m, p, Form::kLifted, 64, 64);
+  ASSERT_EQ(ideal.bound, "L1<-L2");
+  const TileCost kernel{1e-6, 0, 0};
+  const Prediction measured = Predict(m, p, Form::kLifted, 64, 64, &kernel);
+  EXPECT_DOUBLE_EQ(measured.compute_s, 4 * 4 * 1e-6);
+  EXPECT_NE(measured.bound, "L1<-L2");
+  EXPECT_LT(measured.time_s, ideal.time_s / 10);
+  // The traffic is still reported, and priced in energy, as before.
+  EXPECT_EQ(measured.levels[1].bytes(), ideal.levels[1].bytes());
+  EXPECT_DOUBLE_EQ(measured.energy_j, ideal.energy_j);
+  // The levels past L2 still bound it: a slow DRAM does.
+  m.dram_bw_1t = m.dram_bw_all = 1e3;
+  EXPECT_EQ(Predict(m, p, Form::kLifted, 64, 64, &kernel).bound, "LLC<-DRAM");
+}
+
 }  // namespace
 }  // namespace moa::cost
