@@ -233,12 +233,14 @@ void RunBench(const BenchFlags& flags) {
             };
             // The peak of the unit the dtype's GEMMs use (best of three in 0.05 s) and, with
             // --report, the kernel's tile cost are measured in probes interleaved with the
-            // point's own runs (probe, runs, probe, runs, probe, runs, probe; medians of each):
-            // this host's speed drifts by tens of percent within a minute, and a peak or a tile
-            // cost taken at another moment made "% of peak" and the prediction ratios of two
-            // different machines.
+            // point's own runs (probe, runs, probe, runs, ..., probe; medians of each): this
+            // host's speed drifts by tens of percent within a minute, and a peak or a tile cost
+            // taken at another moment made "% of peak" and the prediction ratios of two different
+            // machines. Predicted points take 6 rounds: on a 36-point sweep run 8 times in
+            // alternation, 6 rounds put 28-36 points (mean 32) within 25%, 3 rounds 28-33
+            // (mean 30).
             const bool calibrate = flags.report && impl == "fused";
-            constexpr int kRounds = 3;
+            const int kRounds = calibrate ? 6 : 3;
             std::vector<double> times, peaks;
             std::vector<cost::TileCost> probes;
             const auto probe = [&] {
