@@ -89,7 +89,9 @@ void Micro(benchmark::State& state, bool pv) {
   const bool f64 = state.range(0) != 0;
   const int64_t slabs = state.range(1);
   double flops = 0;
-  for (auto _ : state) flops += HWY_DYNAMIC_DISPATCH(moa::internal::RunMicroOfThisTarget)(f64, pv, slabs, 16);
+  for (auto _ : state) {
+    flops += HWY_DYNAMIC_DISPATCH(moa::internal::RunMicroOfThisTarget)(f64, pv, slabs, 16);
+  }
   state.counters["FLOP/s"] = benchmark::Counter(flops, benchmark::Counter::kIsRate);
 }
 void BM_SimdScoreMicro(benchmark::State& state) { Micro(state, false); }
