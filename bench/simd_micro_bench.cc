@@ -25,16 +25,11 @@ namespace HWY_NAMESPACE {
 
 constexpr int64_t kKeys = 128, kDim = 128;
 
-// Queries per chunk on this target for accumulators of `bytes` bytes.
-int64_t ChunkOfThisTarget(int64_t bytes) {
-  return static_cast<int64_t>(kNV * hn::Lanes(hn::ScalableTag<uint8_t>())) / bytes;
-}
-
 // `reps` passes over `slabs` chunks; returns the flops done.
 template <typename A>
 double RunMicro(bool pv, int64_t slabs, int64_t reps) {
   const hn::ScalableTag<A> d;
-  const int64_t chunk = ChunkOfThisTarget(sizeof(A));
+  const int64_t chunk = ChunkQueries(sizeof(A));
   const int64_t ld = slabs * chunk + 64 / static_cast<int64_t>(sizeof(A));  // as TileLayout::ld
   auto kv = hwy::AllocateAligned<A>(kKeys * kDim);        // K or V rows
   auto slab = hwy::AllocateAligned<A>(kDim * ld);         // Q^T or O^T

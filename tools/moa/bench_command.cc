@@ -240,7 +240,7 @@ void RunBench(const BenchFlags& flags) {
             // alternation, 6 rounds put 28-36 points (mean 32) within 25%, 3 rounds 28-33
             // (mean 30).
             const bool calibrate = flags.report && impl == "fused";
-            const int kRounds = calibrate ? 6 : 3;
+            const int rounds = calibrate ? 6 : 3;
             std::vector<double> times, peaks;
             std::vector<cost::TileCost> probes;
             const auto probe = [&] {
@@ -251,12 +251,12 @@ void RunBench(const BenchFlags& flags) {
               }
             };
             run();  // warm-up
-            for (int round = 0; round < kRounds; ++round) {
+            for (int round = 0; round < rounds; ++round) {
               probe();
               // At least one run per round and three in all.
               const size_t min_runs =
-                  round + 1 < kRounds || times.size() >= 2 ? 1 : 3 - times.size();
-              AppendRunSeconds(run, flags.min_time / kRounds, min_runs, &times);
+                  round + 1 < rounds || times.size() >= 2 ? 1 : 3 - times.size();
+              AppendRunSeconds(run, flags.min_time / rounds, min_runs, &times);
             }
             probe();
             r.median_s = Median(times);

@@ -739,9 +739,7 @@ void RunAttention(const AttentionProblem& p, bool naive) {
 const char* TargetNameOfThisCode() { return hwy::TargetName(HWY_TARGET); }
 
 // Queries per chunk of SimdTile (Kernel::chunk) for accumulators of `acc_bytes` bytes.
-int64_t ChunkQueriesOfThisCode(int64_t acc_bytes) {
-  return static_cast<int64_t>(kNV * hn::Lanes(hn::ScalableTag<uint8_t>())) / acc_bytes;
-}
+int64_t ChunkQueriesOfThisCode(int64_t acc_bytes) { return ChunkQueries(acc_bytes); }
 
 }  // namespace HWY_NAMESPACE
 }  // namespace moa::internal

@@ -35,6 +35,12 @@ constexpr size_t kNV = 2;
 constexpr int64_t kRows = 4;
 #endif
 
+// Queries per micro-kernel call (the fused kernel's query chunk) for accumulators of `acc_bytes`
+// bytes: kNV vectors of them.
+HWY_INLINE int64_t ChunkQueries(int64_t acc_bytes) {
+  return static_cast<int64_t>(kNV * hn::Lanes(hn::ScalableTag<uint8_t>())) / acc_bytes;
+}
+
 // S^T[r][queries] = sum_c K[r][c] * Q^T[c][queries] for R keys r and NV*N queries: broadcast one
 // key element, stream one row of Q^T. K is read row by row as stored (MOA_RULES worked example 4:
 // no K^T is ever formed) and queries sit along the vector lanes.
