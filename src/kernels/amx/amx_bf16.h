@@ -36,8 +36,9 @@ void AmxPvTile(const uint16_t* vt, int64_t ldv, int64_t dv32, int64_t keys32,
 void AmxTransposeV(const uint16_t* v, int64_t ldv, int64_t keys, int64_t dv, uint16_t* vt,
                    int64_t ldt);
 
-// Runs `iters` steps of 4 independent TDPBF16PS on register tiles (the peak loop of the benchmark)
-// on the calling thread, configuring and releasing the tiles itself; returns the flops done.
+// Runs `iters` steps of 4 independent TDPBF16PS on register tiles, loaded once with nonzero data
+// (the peak loop of the benchmark), on the calling thread, configuring and releasing the tiles
+// itself; returns the flops done.
 double AmxPeakLoop(int64_t iters);
 
 }  // namespace moa::internal
