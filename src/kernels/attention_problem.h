@@ -5,6 +5,7 @@
 // can neither fail nor allocate.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 
@@ -100,7 +101,9 @@ inline TileLayout MakeTileLayout(const AttentionProblem& p) {
   t.q_off = take(t.dkp * t.ld);
   t.k_off = take(t.bkp * t.dkp);
   t.v_off = take(t.bkp * t.dvp);
-  t.s_off = take(t.bkp * t.ld);
+  // S^T of a whole tile (naive and AVX512-BF16 paths), or of three 32-query chunks in flight
+  // (the pipelined AMX step, amx/amx_flash.h), whichever is larger.
+  t.s_off = take(t.bkp * std::max<int64_t>(t.ld, 3 * 32));
   t.o_off = take(t.dvp * t.ld);
   t.m_off = take(t.bq_pad);
   t.z_off = take(t.bq_pad);

@@ -51,8 +51,10 @@
 #include "hwy/highway.h"
 #include "kernels/attention_problem.h"
 #include "kernels/amx/amx_bf16.h"
+#include "kernels/amx/amx_flash.h"
 #include "kernels/cpu/bf16_dot.h"
 #include "kernels/cpu/simd_gemm-inl.h"
+#include "kernels/pow2_poly.h"
 #include "kernels/parallel.h"
 
 HWY_BEFORE_NAMESPACE();
@@ -102,7 +104,7 @@ HWY_INLINE V Pow2(D d, V t) {
   // with VSCALEF the clamp is far enough below the subnormals for 2^n to round to 0, elsewhere it
   // makes n + bias the exponent field's zero. Max(limit, t) returns t when t is NaN.
 #if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX3
-  constexpr T kMin = sizeof(T) == 4 ? T(-160) : T(-1100);
+  constexpr T kMin = sizeof(T) == 4 ? T(kPow2MinScalefF32) : T(-1100);
 #else
   constexpr T kMin = sizeof(T) == 4 ? T(-127) : T(-1023);
 #endif
@@ -111,10 +113,8 @@ HWY_INLINE V Pow2(D d, V t) {
   const V r = hn::Sub(t, n);
   V poly;
   if constexpr (sizeof(T) == 4) {
-    poly = hn::MulAdd(hn::Set(d, T(0.0013264714507386088)), r, hn::Set(d, T(0.009671513922512531)));
-    poly = hn::MulAdd(poly, r, hn::Set(d, T(0.05550733953714371)));
-    poly = hn::MulAdd(poly, r, hn::Set(d, T(0.24022242426872253)));
-    poly = hn::MulAdd(poly, r, hn::Set(d, T(0.6931470036506653)));
+    poly = hn::Set(d, kPow2PolyF32[0]);
+    for (int c = 1; c < 5; ++c) poly = hn::MulAdd(poly, r, hn::Set(d, kPow2PolyF32[c]));
   } else {
     poly = hn::MulAdd(hn::Set(d, T(7.038183077767337e-09)), r, hn::Set(d, T(1.0208323555589693e-07)));
     poly = hn::MulAdd(poly, r, hn::Set(d, T(1.3215653579050039e-06)));
@@ -165,6 +165,9 @@ struct Kernel {
   // bfloat16 inputs where the CPU has AMX: both GEMMs on AMX tiles (amx_bf16.h), preferred over
   // AVX512-BF16. Uses the same pair layouts, padded to 32-element steps.
   bool amx;
+  // The fused AMX path keeps Q pairs and O^T chunk-major (kAmxChunk queries, amx_flash.h) and,
+  // without a mask, runs the pipelined key-tile step (it needs AVX512-BF16 for its bfloat16 pack).
+  bool amx_pipelined;
   int64_t npairs;  // pair rows of Q: (dk + 1) / 2, or dkp / 2 with AMX
   bool k_direct_pairs;
 
@@ -178,6 +181,8 @@ struct Kernel {
         bf16_dot(kBf16DotCompiled && chunk == 64 && problem.bf16_path != kBf16Float32 &&
                  CpuHasAvx512Bf16()),
         amx(kBf16DotCompiled && chunk == 64 && problem.bf16_path == kBf16Auto && AmxAvailable()),
+        amx_pipelined(amx && !problem.causal && problem.mask == nullptr && problem.scale > 0 &&
+                      CpuHasAvx512Bf16()),
         npairs(amx ? t.dkp / 2 : (problem.dk + 1) / 2),
         k_direct_pairs(problem.ks[3] == 1 && problem.dk % (amx ? 32 : 2) == 0) {
     if (amx) bf16_dot = false;
@@ -193,23 +198,24 @@ struct Kernel {
     return b;
   }
 
-  // Q rows [i0, i0 + rows) as pairs (Q[i][2p], Q[i][2p+1]) in lane i of row p; padding 0.
-  void PackQPairs(int64_t b, int64_t h, int64_t i0, int64_t rows, int64_t rows_pad,
-                  uint32_t* qp) const {
+  // Q rows [i0, i0 + rows) as pairs (Q[i][2p], Q[i][2p+1]) in lane i of row p; padding 0. Row
+  // p of query i is at PairAt(p, i): one block of rows_pad lanes per row, or chunk-major.
+  int64_t PairAt(int64_t pr, int64_t i, bool chunk_major) const {
+    return chunk_major ? (i / kAmxChunk * npairs + pr) * kAmxChunk + i % kAmxChunk : pr * t.ld + i;
+  }
+  void PackQPairs(int64_t b, int64_t h, int64_t i0, int64_t rows, int64_t rows_pad, uint32_t* qp,
+                  bool chunk_major = false) const {
     const In* base = static_cast<const In*>(p.q) + b * p.qs[0] + h * p.qs[1];
     for (int64_t pr = 0; pr < npairs; ++pr) {
-      uint32_t* dst = qp + pr * t.ld;
-      if (2 * pr >= p.dk) {  // AMX pads the head dim to 32 with zero pairs
-        std::fill(dst, dst + rows_pad, 0u);
-        continue;
+      for (int64_t i = 0; i < rows_pad; ++i) {
+        uint32_t lo = 0, hi = 0;  // AMX pads the head dim to 32 with zero pairs
+        if (i < rows && 2 * pr < p.dk) {
+          const In* row = base + (i0 + i) * p.qs[2];
+          lo = Bits(row + 2 * pr * p.qs[3]);
+          hi = 2 * pr + 1 < p.dk ? Bits(row + (2 * pr + 1) * p.qs[3]) : 0;
+        }
+        qp[PairAt(pr, i, chunk_major)] = lo | hi << 16;
       }
-      for (int64_t i = 0; i < rows; ++i) {
-        const In* row = base + (i0 + i) * p.qs[2];
-        const uint32_t lo = Bits(row + 2 * pr * p.qs[3]);
-        const uint32_t hi = 2 * pr + 1 < p.dk ? Bits(row + (2 * pr + 1) * p.qs[3]) : 0;
-        dst[i] = lo | hi << 16;
-      }
-      std::fill(dst + rows, dst + rows_pad, 0u);
     }
   }
 
@@ -258,17 +264,89 @@ struct Kernel {
   void PvTileAmx(int64_t b, int64_t hk, int64_t j0, int64_t cols, A* pairs, int64_t ldp,
                  int64_t rows_pad, uint16_t* vt, A* ot) const {
     const int64_t keys32 = RoundUpTo(cols, 32);
+    TransposeVAmx(b, hk, j0, cols, vt);
+    for (int64_t pr = (cols + 1) / 2; pr < keys32 / 2; ++pr) {
+      std::fill(pairs + pr * ldp, pairs + pr * ldp + rows_pad, A(0));
+    }
+    AmxPvTile(vt, t.bkp, t.dvp, keys32, reinterpret_cast<const uint32_t*>(pairs), ldp, rows_pad,
+              AsFloat(ot), t.ld);
+  }
+
+  // V^T of keys [j0, j0 + cols) into vt (dvp rows of RoundUpTo(cols, 32), t.bkp apart, zero padded).
+  void TransposeVAmx(int64_t b, int64_t hk, int64_t j0, int64_t cols, uint16_t* vt) const {
     const In* base = static_cast<const In*>(p.v) + b * p.vs[0] + hk * p.vs[1] + j0 * p.vs[2];
     if (p.vs[3] == 1) {
       AmxTransposeV(reinterpret_cast<const uint16_t*>(base), p.vs[2], cols, p.dv, vt, t.bkp);
     } else {
       TransposeVScalar(base, cols, vt);
     }
-    for (int64_t pr = (cols + 1) / 2; pr < keys32 / 2; ++pr) {
-      std::fill(pairs + pr * ldp, pairs + pr * ldp + rows_pad, A(0));
+  }
+
+  // One key tile of the fused kernel on AMX, chunk-major (kAmxChunk queries per chunk, their Q
+  // pairs and O^T contiguous): without a mask the pipelined step of amx_flash.h; with one, each
+  // chunk's S^T goes through mask, softmax and P.V while it is in L1. sc: scratch for two chunks.
+  void AmxTile(int64_t b, int64_t h, int64_t hk, int64_t i0, int64_t rows, int64_t j0,
+               int64_t cols, const uint32_t* qp, uint16_t* kpack, uint16_t* vt, A* sc, A* ot,
+               A* m, A* z, bool fold_scale) const {
+    // K rows in place when they are whole 32-key steps of unit-stride pairs, else packed with
+    // zero rows up to the 32-key step.
+    const uint16_t* krows = kpack;
+    int64_t ldk = t.dkp;
+    if (k_direct_pairs && cols % 32 == 0) {
+      krows = reinterpret_cast<const uint16_t*>(static_cast<const In*>(p.k) + b * p.ks[0] +
+                                                hk * p.ks[1] + j0 * p.ks[2]);
+      ldk = p.ks[2];
+    } else {
+      PackKBf16(b, hk, j0, cols, kpack, 32);
     }
-    AmxPvTile(vt, t.bkp, t.dvp, keys32, reinterpret_cast<const uint32_t*>(pairs), ldp, rows_pad,
-              AsFloat(ot), t.ld);
+    TransposeVAmx(b, hk, j0, cols, vt);
+    if (amx_pipelined) {
+      AmxFlashTile a;
+      a.k = krows;
+      a.ldk = ldk;
+      a.vt = vt;
+      a.ldv = t.bkp;
+      a.keys = cols;
+      a.dkp = t.dkp;
+      a.dvp = t.dvp;
+      a.chunks = RoundUpTo(rows, kAmxChunk) / kAmxChunk;
+      a.qpairs = qp;
+      a.ot = AsFloat(ot);
+      a.m = AsFloat(m);
+      a.z = AsFloat(z);
+      a.scale = static_cast<float>(p.scale);
+      a.rescale_slack = static_cast<float>(kRescaleSlack);
+      a.scratch = AsFloat(sc);
+      AmxFlashKeyTile(a);
+      return;
+    }
+    for (int64_t i = 0; i < rows; i += kAmxChunk) {
+      const int64_t chunk_rows = std::min(kAmxChunk, rows - i);
+      int64_t keys = cols;
+      // Under a causal mask later keys are masked for the whole chunk and skipped.
+      if (p.causal) keys = std::min(cols, i0 + i + chunk_rows + p.causal_offset - j0);
+      if (keys <= 0) continue;
+      const int64_t keys32 = RoundUpTo(keys, 32);
+      A* oc = ot + OtAt(0, i, /*chunk_major=*/true);
+      AmxScoreTile(krows, ldk, keys32, t.dkp, qp + PairAt(0, i, /*chunk_major=*/true), kAmxChunk,
+                   kAmxChunk, AsFloat(sc), kAmxChunk);
+      if (!fold_scale) {
+        const auto vscale = hn::Set(d, static_cast<A>(p.scale));
+        for (int64_t x = 0; x < keys * kAmxChunk; x += lanes) {
+          hn::Store(hn::Mul(hn::Load(d, sc + x), vscale), d, sc + x);
+        }
+      }
+      if (NeedsMask()) {
+        for (int64_t j = 0; j < keys; ++j) {
+          MaskKeyRow(b, h, i0 + i, chunk_rows, j0 + j, sc + j * kAmxChunk);
+        }
+      }
+      OnlineSoftmax(sc, kAmxChunk, keys, kAmxChunk, m + i, z + i, oc, kAmxChunk, /*rescale=*/true,
+                    fold_scale ? static_cast<A>(p.scale) : A(1), /*to_pairs=*/true);
+      std::fill(sc + (keys + 1) / 2 * kAmxChunk, sc + keys32 / 2 * kAmxChunk, A(0));
+      AmxPvTile(vt, t.bkp, t.dvp, keys32, reinterpret_cast<const uint32_t*>(sc), kAmxChunk,
+                kAmxChunk, AsFloat(oc), kAmxChunk);
+    }
   }
 
   // V^T of `cols` keys from base into vt (dvp rows of keys32, zero padded) for strided V.
@@ -456,7 +534,7 @@ struct Kernel {
   // probabilities are written as bfloat16 pair rows in place (pair row j/2 over float row j/2,
   // which this column has already consumed), saving a pass over the tile.
   void OnlineSoftmax(A* st, int64_t lds, int64_t cols, int64_t rows_pad, A* m, A* z, A* ot,
-                     bool rescale, A score_scale = A(1), bool to_pairs = false) const {
+                     int64_t ldo, bool rescale, A score_scale = A(1), bool to_pairs = false) const {
     const auto neg_inf = hn::Set(d, -std::numeric_limits<A>::infinity());
     const auto vscale = hn::Set(d, score_scale);
     // exp(s x - ref) = 2^(s log2(e) x - ref log2(e)): one FMA, then Pow2.
@@ -499,7 +577,7 @@ struct Kernel {
         const auto alpha = Pow2(d, hn::Mul(hn::Sub(m_old, ref), log2e));
         hn::Store(hn::MulAdd(hn::Load(d, z + i), alpha, sum), d, z + i);
         for (int64_t e = 0; e < t.dv4; ++e) {
-          A* o = ot + e * t.ld + i;
+          A* o = ot + e * ldo + i;
           hn::Store(hn::Mul(hn::Load(d, o), alpha), d, o);
         }
       } else if (rescale) {  // the reference did not move: alpha is 1 in every lane
@@ -512,13 +590,19 @@ struct Kernel {
   }
 
   // Writes queries i0 .. i0 + rows of O^T divided by z (0 for fully masked rows), and the LSE.
+  // O^T element (e, i): rows t.ld apart, or chunk-major (the fused AMX path).
+  int64_t OtAt(int64_t e, int64_t i, bool chunk_major) const {
+    return chunk_major ? (i / kAmxChunk * t.dvp + e) * kAmxChunk + i % kAmxChunk : e * t.ld + i;
+  }
   void WriteRows(int64_t b, int64_t h, int64_t i0, int64_t rows, const A* ot, const A* m,
-                 const A* z, bool write_lse) const {
+                 const A* z, bool write_lse, bool chunk_major = false) const {
     Out* base = static_cast<Out*>(p.o) + b * p.os[0] + h * p.os[1];
     for (int64_t i = 0; i < rows; ++i) {
       const A inv = z[i] > 0 ? A(1) / z[i] : A(0);
       Out* row = base + (i0 + i) * p.os[2];
-      for (int64_t e = 0; e < p.dv; ++e) Narrow<Out>(ot[e * t.ld + i] * inv, row + e * p.os[3]);
+      for (int64_t e = 0; e < p.dv; ++e) {
+        Narrow<Out>(ot[OtAt(e, i, chunk_major)] * inv, row + e * p.os[3]);
+      }
       if (write_lse && p.lse) {
         const A lse = z[i] > 0 ? m[i] + std::log(z[i]) : -std::numeric_limits<A>::infinity();
         static_cast<A*>(p.lse)[b * p.lse_s[0] + h * p.lse_s[1] + (i0 + i) * p.lse_s[2]] = lse;
@@ -546,7 +630,7 @@ struct Kernel {
       if (NeedsMask()) {
         for (int64_t j = 0; j < keys; ++j) MaskKeyRow(b, h, i0 + i, chunk_rows, j0 + j, sc + j * chunk);
       }
-      OnlineSoftmax(sc, chunk, keys, chunk, m + i, z + i, ot + i, /*rescale=*/true);
+      OnlineSoftmax(sc, chunk, keys, chunk, m + i, z + i, ot + i, t.ld, /*rescale=*/true);
       PvRows(d, vrows, ldv, p.dv, keys, sc, chunk, ot + i, t.ld);
     }
   }
@@ -564,7 +648,7 @@ struct Kernel {
     A* m = Tile(worker, t.m_off);
     A* z = Tile(worker, t.z_off);
     if (bf16_dot || amx) {
-      PackQPairs(b, h, i0, rows, rows_pad, reinterpret_cast<uint32_t*>(qt));
+      PackQPairs(b, h, i0, rows, rows_pad, reinterpret_cast<uint32_t*>(qt), /*chunk_major=*/amx);
     } else {
       PackQt(b, h, i0, rows, rows_pad, qt);
     }
@@ -581,31 +665,28 @@ struct Kernel {
     if (p.causal) key_end = std::clamp<int64_t>(i0 + rows + p.causal_offset, 0, p.nk);
     for (int64_t j0 = 0; j0 < key_end; j0 += p.bk) {
       const int64_t cols = std::min(p.bk, key_end - j0);
-      if (!amx && !bf16_dot) {
+      if (amx) {
+        AmxTile(b, h, hk, i0, rows, j0, cols, reinterpret_cast<const uint32_t*>(qt),
+                reinterpret_cast<uint16_t*>(kpack), reinterpret_cast<uint16_t*>(vpack), st, ot, m,
+                z, fold_scale);
+        continue;
+      }
+      if (!bf16_dot) {
         SimdTile(b, h, hk, i0, rows, rows_pad, j0, cols, qt, kpack, vpack, st, ot, m, z);
         continue;
       }
-      // bfloat16 pair kernels (AMX or AVX512-BF16): whole-tile passes.
-      if (amx) {
-        ScoreTileAmx(b, hk, j0, cols, reinterpret_cast<const uint32_t*>(qt), rows_pad,
-                     reinterpret_cast<uint16_t*>(kpack), st, t.ld, !fold_scale);
-      } else {
-        ScoreTileBf16(b, hk, j0, cols, reinterpret_cast<const uint32_t*>(qt), rows_pad,
-                      reinterpret_cast<uint16_t*>(kpack), st, t.ld);
-      }
+      // bfloat16 pair kernels on AVX512-BF16: whole-tile passes.
+      ScoreTileBf16(b, hk, j0, cols, reinterpret_cast<const uint32_t*>(qt), rows_pad,
+                    reinterpret_cast<uint16_t*>(kpack), st, t.ld);
       if (NeedsMask()) {
         for (int64_t j = 0; j < cols; ++j) MaskKeyRow(b, h, i0, rows, j0 + j, st + j * t.ld);
       }
-      OnlineSoftmax(st, t.ld, cols, rows_pad, m, z, ot, /*rescale=*/true,
-                    fold_scale ? static_cast<A>(p.scale) : A(1), /*to_pairs=*/true);
-      if (amx) {
-        PvTileAmx(b, hk, j0, cols, st, t.ld, rows_pad, reinterpret_cast<uint16_t*>(vpack), ot);
-      } else {
-        PvTileBf16(b, hk, j0, cols, st, t.ld, rows_pad, reinterpret_cast<uint32_t*>(vpack), ot);
-      }
+      OnlineSoftmax(st, t.ld, cols, rows_pad, m, z, ot, t.ld, /*rescale=*/true, A(1),
+                    /*to_pairs=*/true);
+      PvTileBf16(b, hk, j0, cols, st, t.ld, rows_pad, reinterpret_cast<uint32_t*>(vpack), ot);
     }
     if (amx) AmxRelease();
-    WriteRows(b, h, i0, rows, ot, m, z, /*write_lse=*/true);
+    WriteRows(b, h, i0, rows, ot, m, z, /*write_lse=*/true, /*chunk_major=*/amx);
   }
 
   void RunFused() const {
@@ -662,7 +743,7 @@ struct Kernel {
             for (int64_t j = 0; j < p.nk; ++j) MaskKeyRow(b, h, i0, rows, j, smat + j * lds + i0);
           }
           std::fill(m, m + rows_pad, -std::numeric_limits<A>::infinity());
-          OnlineSoftmax(smat + i0, lds, p.nk, rows_pad, m, z, nullptr, /*rescale=*/false);
+          OnlineSoftmax(smat + i0, lds, p.nk, rows_pad, m, z, nullptr, 0, /*rescale=*/false);
           // Normalise in place: P^T is materialised as a standard softmax returns it.
           for (int64_t i = 0; i < rows_pad; i += lanes) {
             const auto zv = hn::Load(d, z + i);
