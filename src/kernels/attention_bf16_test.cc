@@ -49,9 +49,11 @@ struct Bf16Case {
   Layout layout;
   bool causal, bottom_right, mask;
   DType out;
-  // K row j scaled by 1 + 40 j / nk: each query's maximum score keeps rising by far more than the
-  // online softmax's lazy-rescaling slack from one key tile to the next, so z and O^T are rescaled.
+  // Q and K positive and K row j scaled by 1 + 40 j / nk: every query's maximum score keeps rising
+  // by far more than the online softmax's lazy-rescaling slack from one key tile to the next (so z
+  // and O^T are rescaled), and the last keys a query may see carry most of its weight.
   bool rising_keys = false;
+  int64_t block_q = 0, block_k = 0;  // 0: the cost model's
 };
 
 double RunAndCompare(const Bf16Case& c, AttentionImpl impl, int threads) {
@@ -63,13 +65,20 @@ double RunAndCompare(const Bf16Case& c, AttentionImpl impl, int threads) {
   testing_util::FillRandom(&k, &rng, -1.5, 1.5);
   testing_util::FillRandom(&v, &rng, -1, 1);
   if (c.rising_keys) {
-    for (int64_t b = 0; b < c.batch; ++b)
+    for (int64_t b = 0; b < c.batch; ++b) {
       for (int64_t h = 0; h < c.hkv; ++h)
         for (int64_t j = 0; j < c.nk; ++j)
           for (int64_t e = 0; e < c.dk; ++e) {
             const int64_t idx[4] = {b, h, j, e};
-            k.Set(idx, k.Get(idx) * (1.0 + 40.0 * static_cast<double>(j) / c.nk));
+            k.Set(idx, std::fabs(k.Get(idx)) * (1.0 + 40.0 * static_cast<double>(j) / c.nk));
           }
+      for (int64_t h = 0; h < c.hq; ++h)
+        for (int64_t i = 0; i < c.nq; ++i)
+          for (int64_t e = 0; e < c.dk; ++e) {
+            const int64_t idx[4] = {b, h, i, e};
+            q.Set(idx, std::fabs(q.Get(idx)));
+          }
+    }
   }
   HostTensor mask = MakeTensor(DType::kFloat32, {c.nq, c.nk}, Layout::kBhsd);
   testing_util::FillRandom(&mask, &rng, -3, 1);
@@ -82,6 +91,8 @@ double RunAndCompare(const Bf16Case& c, AttentionImpl impl, int threads) {
   o.lse = lse.view;
   o.num_threads = threads;
   o.impl = impl;
+  o.block_q = c.block_q;
+  o.block_k = c.block_k;
   Attention(q.view, k.view, v.view, out.view, o);
   const double scale = 1.0 / std::sqrt(static_cast<double>(c.dk));
   const auto ref = testing_util::ReferenceAttention(q, k, v, c.mask ? &mask : nullptr, c.causal,
@@ -117,14 +128,18 @@ class AttentionBf16PathTest : public ::testing::TestWithParam<int> {
 TEST_P(AttentionBf16PathTest, MatchesReference) {
   // Head dims on and off the 32-element AMX step (odd too), keys on and off the 32-key tile step,
   // strided and BSHD layouts, GQA, causal both ways with an additive mask, more than one tile.
-  // Without a mask AMX runs the pipelined step (amx_flash.h): many key tiles and query chunks,
-  // a last chunk of one query, dk != dv with three 32-column steps of V.
+  // Without a mask AMX runs the pipelined step (amx_flash.h), under a causal mask on the tiles
+  // before the diagonal: many key tiles and query chunks, a last chunk of one query, dk != dv with
+  // three 32-column steps of V.
   const std::vector<Bf16Case> cases = {
       {1, 2, 2, 70, 130, 64, 64, Layout::kBhsd, false, false, false, DType::kBFloat16},
       {1, 2, 2, 193, 600, 128, 128, Layout::kBhsd, false, false, false, DType::kFloat32},
       {1, 1, 1, 97, 333, 48, 80, Layout::kStrided, false, false, false, DType::kBFloat16},
       {1, 2, 2, 130, 500, 64, 64, Layout::kBhsd, false, false, false, DType::kFloat32, true},
       {1, 2, 2, 130, 500, 64, 64, Layout::kBhsd, true, false, true, DType::kFloat32, true},
+      {1, 1, 1, 100, 450, 64, 64, Layout::kBhsd, true, true, false, DType::kBFloat16, true},
+      // Key tile [64, 96) ends one key past what query 64 (offset 30) may see: not pipelined.
+      {1, 1, 1, 100, 130, 64, 64, Layout::kBhsd, true, true, false, DType::kBFloat16, true, 64, 32},
       {2, 4, 2, 33, 200, 128, 128, Layout::kBshd, false, false, false, DType::kFloat32},
       {1, 2, 1, 65, 97, 40, 24, Layout::kStrided, true, false, true, DType::kBFloat16},
       {1, 1, 1, 1, 1, 7, 5, Layout::kBhsd, false, false, false, DType::kFloat32},

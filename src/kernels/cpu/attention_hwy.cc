@@ -166,7 +166,8 @@ struct Kernel {
   // AVX512-BF16. Uses the same pair layouts, padded to 32-element steps.
   bool amx;
   // The fused AMX path keeps Q pairs and O^T chunk-major (kAmxChunk queries, amx_flash.h) and,
-  // without a mask, runs the pipelined key-tile step (it needs AVX512-BF16 for its bfloat16 pack).
+  // on key tiles no mask touches, runs the pipelined step (it needs AVX512-BF16 for its bfloat16
+  // pack and a positive scale, folded into the exp).
   bool amx_pipelined;
   int64_t npairs;  // pair rows of Q: (dk + 1) / 2, or dkp / 2 with AMX
   bool k_direct_pairs;
@@ -181,8 +182,7 @@ struct Kernel {
         bf16_dot(kBf16DotCompiled && chunk == 64 && problem.bf16_path != kBf16Float32 &&
                  CpuHasAvx512Bf16()),
         amx(kBf16DotCompiled && chunk == 64 && problem.bf16_path == kBf16Auto && AmxAvailable()),
-        amx_pipelined(amx && !problem.causal && problem.mask == nullptr && problem.scale > 0 &&
-                      CpuHasAvx512Bf16()),
+        amx_pipelined(amx && problem.mask == nullptr && problem.scale > 0 && CpuHasAvx512Bf16()),
         npairs(amx ? t.dkp / 2 : (problem.dk + 1) / 2),
         k_direct_pairs(problem.ks[3] == 1 && problem.dk % (amx ? 32 : 2) == 0) {
     if (amx) bf16_dot = false;
@@ -283,8 +283,9 @@ struct Kernel {
   }
 
   // One key tile of the fused kernel on AMX, chunk-major (kAmxChunk queries per chunk, their Q
-  // pairs and O^T contiguous): without a mask the pipelined step of amx_flash.h; with one, each
-  // chunk's S^T goes through mask, softmax and P.V while it is in L1. sc: scratch for two chunks.
+  // pairs and O^T contiguous): the pipelined step of amx_flash.h where no mask applies (under a
+  // causal mask: tiles every query of the block sees whole); otherwise each chunk's S^T goes
+  // through scale, mask, softmax and P.V while it is in L1. sc: scratch for three chunks.
   void AmxTile(int64_t b, int64_t h, int64_t hk, int64_t i0, int64_t rows, int64_t j0,
                int64_t cols, const uint32_t* qp, uint16_t* kpack, uint16_t* vt, A* sc, A* ot,
                A* m, A* z, bool fold_scale) const {
@@ -300,7 +301,7 @@ struct Kernel {
       PackKBf16(b, hk, j0, cols, kpack, 32);
     }
     TransposeVAmx(b, hk, j0, cols, vt);
-    if (amx_pipelined) {
+    if (amx_pipelined && (!p.causal || j0 + cols - 1 <= i0 + p.causal_offset)) {
       AmxFlashTile a;
       a.k = krows;
       a.ldk = ldk;
