@@ -138,6 +138,12 @@ TEST_P(AttentionBf16PathTest, MatchesReference) {
       {1, 2, 2, 130, 500, 64, 64, Layout::kBhsd, false, false, false, DType::kFloat32, true},
       {1, 2, 2, 130, 500, 64, 64, Layout::kBhsd, true, false, true, DType::kFloat32, true},
       {1, 1, 1, 100, 450, 64, 64, Layout::kBhsd, true, true, false, DType::kBFloat16, true},
+      // Seven chunks through the pipeline of each of 11 key tiles (the last of 60 keys), K and V in
+      // place (BHSD, and BSHD with GQA and dk != dv).
+      {1, 2, 2, 200, 700, 64, 64, Layout::kBhsd, false, false, false, DType::kBFloat16, true, 256,
+       64},
+      {1, 2, 1, 200, 700, 64, 48, Layout::kBshd, false, false, false, DType::kFloat32, false, 256,
+       64},
       // Key tile [64, 96) ends one key past what query 64 (offset 30) may see: not pipelined.
       {1, 1, 1, 100, 130, 64, 64, Layout::kBhsd, true, true, false, DType::kBFloat16, true, 64, 32},
       {2, 4, 2, 33, 200, 128, 128, Layout::kBshd, false, false, false, DType::kFloat32},
