@@ -16,6 +16,10 @@
 
 #pragma GCC push_options
 #pragma GCC target("amx-tile,amx-bf16,avx512f,avx512bw,avx512bf16")
+// GCC 12's unmasked AVX-512 intrinsics pass _mm512_undefined_ps() (`__m512 __Y = __Y;`) as the
+// masked-off source, which sanitizer builds report as maybe-uninitialized: a false positive.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 
 // The GCC 12 tile intrinsics are asm statements that do not name the memory they read or write;
 // a compiler barrier keeps the vector loads and stores of the same buffers on their side.
@@ -110,34 +114,58 @@ struct Interleave {
   }
 };
 
-// S^T of one chunk (keys32 x 32, rows 128 bytes apart) = K Q_c^T, in 2 x 2 blocks of tiles.
+// Tiles 0-3 (a 32 x 32 float32 block, 2 x 2 tiles) += A B for one 32-element step of the reduction:
+// A as two 16-row tiles at a0 and a1 (bytes sa apart per row), B as two 16-lane tiles at b and
+// b + 16 lanes (bytes sb apart per pair row), with work() after each TDPBF16PS. The loads sit
+// between the products so they overlap them.
+template <class Work>
+inline void Step2x2(const void* a0, const void* a1, long sa, const uint32_t* b, long sb,
+                    Work& work) {
+  _tile_loadd(4, a0, sa);
+  _tile_loadd(6, b, sb);
+  _tile_dpbf16ps(0, 4, 6);
+  work();
+  _tile_loadd(7, b + 16, sb);
+  _tile_dpbf16ps(1, 4, 7);
+  work();
+  _tile_loadd(5, a1, sa);
+  _tile_dpbf16ps(2, 5, 6);
+  work();
+  _tile_dpbf16ps(3, 5, 7);
+  work();
+}
+
+// Tiles 0-3 to (load) or from (store) the 32 x 32 block at rows r, r + 16 of a chunk-major buffer
+// (32 floats per row).
+inline void LoadBlock(const float* x, int64_t r) {
+  const long s32 = kAmxChunk * 4;
+  _tile_loadd(0, x + r * kAmxChunk, s32);
+  _tile_loadd(1, x + r * kAmxChunk + 16, s32);
+  _tile_loadd(2, x + (r + 16) * kAmxChunk, s32);
+  _tile_loadd(3, x + (r + 16) * kAmxChunk + 16, s32);
+}
+inline void StoreBlock(float* x, int64_t r) {
+  const long s32 = kAmxChunk * 4;
+  _tile_stored(0, x + r * kAmxChunk, s32);
+  _tile_stored(1, x + r * kAmxChunk + 16, s32);
+  _tile_stored(2, x + (r + 16) * kAmxChunk, s32);
+  _tile_stored(3, x + (r + 16) * kAmxChunk + 16, s32);
+}
+
+// S^T of one chunk (keys32 x 32, rows 128 bytes apart) = K Q_c^T.
 template <class Work>
 inline void ScoreChunk(const AmxFlashTile& a, int64_t keys32, const uint32_t* q, float* s,
                        Work& work) {
-  const long sk = a.ldk * 2, s32 = kAmxChunk * 4;
   for (int64_t j = 0; j < keys32; j += 32) {
     _tile_zero(0);
     _tile_zero(1);
     _tile_zero(2);
     _tile_zero(3);
     for (int64_t c = 0; c < a.dkp; c += 32) {
-      _tile_loadd(4, a.k + j * a.ldk + c, sk);
-      _tile_loadd(6, q + c / 2 * kAmxChunk, s32);
-      _tile_dpbf16ps(0, 4, 6);
-      work();
-      _tile_loadd(7, q + c / 2 * kAmxChunk + 16, s32);
-      _tile_dpbf16ps(1, 4, 7);
-      work();
-      _tile_loadd(5, a.k + (j + 16) * a.ldk + c, sk);
-      _tile_dpbf16ps(2, 5, 6);
-      work();
-      _tile_dpbf16ps(3, 5, 7);
-      work();
+      Step2x2(a.k + j * a.ldk + c, a.k + (j + 16) * a.ldk + c, a.ldk * 2, q + c / 2 * kAmxChunk,
+              kAmxChunk * 4, work);
     }
-    _tile_stored(0, s + j * kAmxChunk, s32);
-    _tile_stored(1, s + j * kAmxChunk + 16, s32);
-    _tile_stored(2, s + (j + 16) * kAmxChunk, s32);
-    _tile_stored(3, s + (j + 16) * kAmxChunk + 16, s32);
+    StoreBlock(s, j);
   }
 }
 
@@ -145,30 +173,13 @@ inline void ScoreChunk(const AmxFlashTile& a, int64_t keys32, const uint32_t* q,
 template <class Work>
 inline void PvChunk(const AmxFlashTile& a, int64_t keys32, const uint32_t* p, float* o,
                     Work& work) {
-  const long sv = a.ldv * 2, s32 = kAmxChunk * 4;
   for (int64_t e = 0; e < a.dvp; e += 32) {
-    _tile_loadd(0, o + e * kAmxChunk, s32);
-    _tile_loadd(1, o + e * kAmxChunk + 16, s32);
-    _tile_loadd(2, o + (e + 16) * kAmxChunk, s32);
-    _tile_loadd(3, o + (e + 16) * kAmxChunk + 16, s32);
+    LoadBlock(o, e);
     for (int64_t j = 0; j < keys32; j += 32) {
-      _tile_loadd(4, a.vt + e * a.ldv + j, sv);
-      _tile_loadd(6, p + j / 2 * kAmxChunk, s32);
-      _tile_dpbf16ps(0, 4, 6);
-      work();
-      _tile_loadd(7, p + j / 2 * kAmxChunk + 16, s32);
-      _tile_dpbf16ps(1, 4, 7);
-      work();
-      _tile_loadd(5, a.vt + (e + 16) * a.ldv + j, sv);
-      _tile_dpbf16ps(2, 5, 6);
-      work();
-      _tile_dpbf16ps(3, 5, 7);
-      work();
+      Step2x2(a.vt + e * a.ldv + j, a.vt + (e + 16) * a.ldv + j, a.ldv * 2, p + j / 2 * kAmxChunk,
+              kAmxChunk * 4, work);
     }
-    _tile_stored(0, o + e * kAmxChunk, s32);
-    _tile_stored(1, o + e * kAmxChunk + 16, s32);
-    _tile_stored(2, o + (e + 16) * kAmxChunk, s32);
-    _tile_stored(3, o + (e + 16) * kAmxChunk + 16, s32);
+    StoreBlock(o, e);
   }
 }
 
@@ -253,6 +264,7 @@ void AmxFlashKeyTile(const AmxFlashTile& a) {
 
 }  // namespace moa::internal
 
+#pragma GCC diagnostic pop
 #pragma GCC pop_options
 
 #else  // no AMX on this platform or build: never available, never called.
