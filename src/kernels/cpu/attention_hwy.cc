@@ -590,11 +590,12 @@ struct Kernel {
     }
   }
 
-  // Writes queries i0 .. i0 + rows of O^T divided by z (0 for fully masked rows), and the LSE.
   // O^T element (e, i): rows t.ld apart, or chunk-major (the fused AMX path).
   int64_t OtAt(int64_t e, int64_t i, bool chunk_major) const {
     return chunk_major ? (i / kAmxChunk * t.dvp + e) * kAmxChunk + i % kAmxChunk : e * t.ld + i;
   }
+
+  // Writes queries i0 .. i0 + rows of O^T divided by z (0 for fully masked rows), and the LSE.
   void WriteRows(int64_t b, int64_t h, int64_t i0, int64_t rows, const A* ot, const A* m,
                  const A* z, bool write_lse, bool chunk_major = false) const {
     Out* base = static_cast<Out*>(p.o) + b * p.os[0] + h * p.os[1];
