@@ -121,10 +121,11 @@ const char* AttentionTargetName();
 // (4 vectors on AVX-512: 32 float64 or 64 float32; 2 on narrower targets), for accumulators of
 // type `acc` (kFloat64 or kFloat32).
 int64_t FusedChunkQueries(DType acc);
-// Queries per chunk in the loop order the fused kernel runs for inputs of `dtype` with query
-// blocks of `bq` (the cost model's Form::kLiftedChunks): FusedChunkQueries for float32 and
-// float64; for bfloat16 kAmxChunk on AMX, the whole block (`bq`) for the AVX512-BF16 pair kernels'
-// whole-tile passes, else the float32 path's chunk.
-int64_t FusedLoopChunk(DType dtype, int64_t bq);
+// Queries per chunk in the loop order the fused kernel runs for inputs of `dtype` (the cost
+// model's Form::kLiftedChunks): FusedChunkQueries for float32 and float64; for bfloat16 kAmxChunk
+// on AMX, else the float32 chunk. The AVX512-BF16 pair kernels run both GEMMs chunk by chunk of
+// 64 queries (bf16_dot.cc) but the softmax over the whole tile, so that form leaves out S^T's
+// round trips through L2 between the passes.
+int64_t FusedLoopChunk(DType dtype);
 
 }  // namespace moa::internal

@@ -181,11 +181,10 @@ void PredictAndMeasureMemory(std::vector<Record>& records, const ReportOptions& 
       r.predicted_s = r.predicted_ideal_s;
       continue;
     }
-    // The loop order the kernel runs: chunk by chunk of queries (float32 and float64, and
-    // bfloat16 on AMX), or whole tiles (bfloat16's AVX512-BF16 pair kernels). The scalar lifted
-    // ONF instead reuses a whole K or V tile per query row, which for bk = 256 at d = 128 spills
-    // L1 and made the roofline about 27x slower than the kernel.
-    const int64_t chunk = internal::FusedLoopChunk(ParseBenchDType(r.dtype), r.block_q);
+    // The loop order the kernel runs: chunk by chunk of queries, for every dtype. The scalar
+    // lifted ONF instead reuses a whole K or V tile per query row, which for bfloat16 at bk = 256,
+    // d = 128 spills L1 and made the roofline about 27x slower than the kernel.
+    const int64_t chunk = internal::FusedLoopChunk(ParseBenchDType(r.dtype));
     const cost::Form form = cost::Form::kLiftedChunks;
     r.predicted_s =
         cost::Predict(machine, problem, form, r.block_q, r.block_k, &r.tile, chunk).time_s;

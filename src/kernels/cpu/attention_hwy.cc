@@ -841,14 +841,12 @@ int64_t FusedChunkQueries(DType acc) {
   return HWY_DYNAMIC_DISPATCH(ChunkQueriesOfThisCode)(acc == DType::kFloat64 ? 8 : 4);
 }
 
-int64_t FusedLoopChunk(DType dtype, int64_t bq) {
-  const int64_t f32_chunk = FusedChunkQueries(DType::kFloat32);
+int64_t FusedLoopChunk(DType dtype) {
   if (dtype != DType::kBFloat16) return FusedChunkQueries(dtype);
   // As Kernel chooses its bfloat16 path (default kBf16Auto): only AVX-512 targets (64-query
-  // chunks) compile the AMX and pair kernels.
-  if (f32_chunk == 64 && AmxAvailable()) return kAmxChunk;
-  if (f32_chunk == 64 && CpuHasAvx512Bf16()) return bq;
-  return f32_chunk;
+  // chunks) compile the AMX kernels.
+  const int64_t f32_chunk = FusedChunkQueries(DType::kFloat32);
+  return f32_chunk == 64 && AmxAvailable() ? kAmxChunk : f32_chunk;
 }
 
 void RunFusedAttention(const AttentionProblem& p) { HWY_DYNAMIC_DISPATCH(RunAttention)(p, false); }
