@@ -30,6 +30,8 @@ struct Record {
   double predicted_s = 0;        // fused: the cost model with the kernel's measured tile cost
   double predicted_ideal_s = 0;  // the roofline at the machine's peak rates
   cost::TileCost tile;           // fused: the kernel's tile cost, timed around this point
+  double peak_spread = 0;        // Spread of the peak probes around this point
+  double tile_spread = 0;        // fused, --report: Spread of the per-tile cost probes
   double peak_rss_mib = 0;       // peak resident memory of a process running only this point
   double inputs_mib = 0;         // q, k, v and o
 };
@@ -59,6 +61,14 @@ void AppendRunSeconds(F&& f, double min_time, size_t min_runs, std::vector<doubl
 inline double Median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
   return v[v.size() / 2];
+}
+
+// Largest over smallest of repeated measurements of one quantity (1 = steady; 0 when there are
+// none): how far the host's speed moved while they were taken.
+inline double Spread(const std::vector<double>& v) {
+  if (v.empty()) return 0;
+  const auto [lo, hi] = std::minmax_element(v.begin(), v.end());
+  return *lo > 0 ? *hi / *lo : 0;
 }
 
 // Runs f once to warm up, then until at least 3 runs and min_time seconds (at most 100 runs);

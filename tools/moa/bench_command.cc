@@ -263,6 +263,7 @@ void RunBench(const BenchFlags& flags) {
             r.reps = static_cast<int>(times.size());
             r.gflops = flops / r.median_s / 1e9;
             if (!peaks.empty()) r.peak_gflops = Median(peaks);
+            r.peak_spread = Spread(peaks);
             if (calibrate) {
               std::vector<double> tile, block, call;
               for (const cost::TileCost& c : probes) {
@@ -271,6 +272,7 @@ void RunBench(const BenchFlags& flags) {
                 call.push_back(c.per_call_s);
               }
               r.tile = {Median(tile), Median(block), Median(call)};
+              r.tile_spread = Spread(tile);
             }
             // Every path's output against the fused kernel's at the same point.
             if (impl == "fused") {
@@ -333,6 +335,7 @@ void RunBench(const BenchFlags& flags) {
                           {"target", AttentionKernelTarget()},
                           {"bf16_gemm", Bf16GemmPath()}};
       if (r.peak_gflops > 0) j["fraction_of_peak"] = r.gflops / r.peak_gflops;
+      if (r.peak_spread > 0) j["peak_spread"] = r.peak_spread;
       if (flags.child) j["process_hwm_mib"] = ProcessHighWaterMib();
       if (r.speedup > 0) j["speedup_vs_naive"] = r.speedup;
       if (r.speedup_unfused > 0) j["speedup_vs_best_unfused"] = r.speedup_unfused;
@@ -340,6 +343,7 @@ void RunBench(const BenchFlags& flags) {
       if (flags.report) {
         j["predicted_s"] = r.predicted_s;
         j["predicted_ideal_s"] = r.predicted_ideal_s;
+        if (r.tile_spread > 0) j["tile_spread"] = r.tile_spread;
         if (r.peak_rss_mib != 0) {
           j["peak_rss_mib"] = r.peak_rss_mib;
           j["inputs_mib"] = r.inputs_mib;

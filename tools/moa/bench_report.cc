@@ -213,8 +213,9 @@ void PrintReport(const std::vector<Record>& records) {
             << "blocks" << std::setw(12) << "measured_s" << std::setw(12) << "predicted_s"
             << std::setw(8) << "ratio" << std::setw(12) << "ideal_s" << std::setw(9)
             << "of_ideal" << std::setw(11) << "peak_MiB" << std::setw(10) << "qkvo_MiB" << "\n";
-  int fused = 0, within = 0;
+  int fused = 0, within = 0, unsteady_misses = 0;
   std::ostringstream misses;
+  misses << std::fixed;
   for (const Record& r : records) {
     if (r.skipped) continue;
     const double ratio = r.median_s / r.predicted_s;
@@ -236,13 +237,27 @@ void PrintReport(const std::vector<Record>& records) {
     if (std::fabs(ratio - 1) <= kTolerance) {
       ++within;
     } else {
+      // The prediction rests on the median tile cost: where the probes moved by more than the
+      // tolerance, the host's speed moved during the point, and the miss says so.
+      const bool unsteady = r.tile_spread > 1 + kTolerance;
+      unsteady_misses += unsteady;
       misses << "  " << r.dtype << " n=" << r.n << " d=" << r.d << " threads=" << r.threads
-             << ": measured " << std::setprecision(2) << ratio << "x the prediction\n";
+             << ": measured " << std::setprecision(2) << ratio
+             << "x the prediction; the tile-cost probes spread " << r.tile_spread
+             << "x, the peak probes " << r.peak_spread << "x" << (unsteady ? " (unsteady)" : "")
+             << "\n";
     }
   }
   std::cout << "\nfused points within +-" << static_cast<int>(kTolerance * 100)
             << "% of the prediction: " << within << " of " << fused << "\n"
             << misses.str();
+  if (fused > within) {
+    std::cout << unsteady_misses << " of the " << fused - within
+              << " misses came at points whose tile-cost probes spread by more than "
+              << static_cast<int>(kTolerance * 100)
+              << "% (largest / smallest): the machine's speed moved during them (another load, "
+                 "frequency, a shared host)\n";
+  }
 }
 
 bool WritePlots(const std::vector<Record>& records, const ReportOptions& options) {
@@ -254,7 +269,8 @@ bool WritePlots(const std::vector<Record>& records, const ReportOptions& options
                    {"threads", r.threads}, {"median_s", r.median_s}, {"gflops", r.gflops},
                    {"peak_gflops", r.peak_gflops}, {"predicted_s", r.predicted_s},
                    {"predicted_ideal_s", r.predicted_ideal_s}, {"peak_rss_mib", r.peak_rss_mib},
-                   {"inputs_mib", r.inputs_mib}});
+                   {"inputs_mib", r.inputs_mib}, {"peak_spread", r.peak_spread},
+                   {"tile_spread", r.tile_spread}});
   }
   const std::string dir = options.plots;
   std::error_code error;
