@@ -304,8 +304,8 @@ void AddCost(CLI::App& app) {
   cmd->add_flag("--measure", f->measure, "measure this machine now (~5 s) instead of the default");
   cmd->add_option("--chunk", f->chunk,
                   "cost the lifted form in the fused kernels' order, chunks of CHUNK queries "
-                  "per key tile (theirs on AVX-512: 32 float64, 64 float32, bfloat16 32 on AMX and 64 "
-                  "on AVX512-BF16); 0: the lifted ONF");
+                  "per key tile (theirs on AVX-512: 32 float64, 64 float32, bfloat16 32 on AMX "
+                  "and 64 on AVX512-BF16); 0: the lifted ONF");
   cmd->add_option("--bq", f->bq, "query tile of the lifted form (default: recommended)");
   cmd->add_option("--bk", f->bk, "key/value tile of the lifted form (default: recommended)");
   cmd->add_flag("--json", f->json, "print JSON");
