@@ -194,9 +194,11 @@ TEST(AttentionBf16Test, OutputIsTheFloat32OutputRounded) {
             for (int64_t e = 0; e < dv; ++e) {
               const int64_t idx[4] = {0, h, i, e};
               const float f = static_cast<float>(o32.Get(idx));
+              const auto* bytes = static_cast<const unsigned char*>(o16.view.data);
               uint16_t got;
-              std::memcpy(&got, static_cast<const unsigned char*>(o16.view.data) + o16.Offset(idx) * 2, 2);
-              ASSERT_EQ(got, BFloat16FromFloat(f)) << "h " << h << " i " << i << " e " << e << ": " << f;
+              std::memcpy(&got, bytes + o16.Offset(idx) * 2, 2);
+              ASSERT_EQ(got, BFloat16FromFloat(f))
+                  << "h " << h << " i " << i << " e " << e << ": " << f;
               nans += std::isnan(f);
             }
         EXPECT_EQ(nans, 70);
