@@ -7,6 +7,7 @@
 #include <sstream>
 #include <string>
 
+#include "hwy/targets.h"
 #include "kernels/amx/amx_bf16.h"
 #include "kernels/attention_problem.h"
 #include "kernels/attention_test_util.h"
@@ -162,47 +163,58 @@ TEST_P(AttentionBf16PathTest, MatchesReference) {
 
 // A bfloat16 output is exactly the float32 output rounded by BFloat16FromFloat (nearest even,
 // NaN kept): the two runs differ only in how the kernel writes its rows, vector by vector over
-// unit-stride rows (a tail of dv % 16 element by element) or element by element for strided rows.
-// V[0][dv - 1] of head 1 is NaN: every query sees key 0, so column dv - 1 of every one of its
-// rows is NaN, as in PyTorch.
-TEST(AttentionBf16Test, OutputIsTheFloat32OutputRounded) {
-  for (const Layout layout : {Layout::kBhsd, Layout::kStrided})
-    for (const int64_t dv : {5, 16, 40, 128})
-      for (const AttentionImpl impl : {AttentionImpl::kFused, AttentionImpl::kNaive}) {
-        SCOPED_TRACE("dv " + std::to_string(dv) + (layout == Layout::kBhsd ? " bhsd" : " strided") +
-                     (impl == AttentionImpl::kFused ? " fused" : " naive"));
-        std::mt19937 rng(5);
-        HostTensor q = MakeTensor(DType::kBFloat16, {1, 2, 70, 32}, layout);
-        HostTensor k = MakeTensor(DType::kBFloat16, {1, 2, 90, 32}, layout);
-        HostTensor v = MakeTensor(DType::kBFloat16, {1, 2, 90, dv}, layout);
-        testing_util::FillRandom(&q, &rng, -2, 2);
-        testing_util::FillRandom(&k, &rng, -2, 2);
-        testing_util::FillRandom(&v, &rng, -3, 3);
-        const int64_t nan_at[4] = {0, 1, 0, dv - 1};
-        v.Set(nan_at, std::nan(""));
-        HostTensor o32 = MakeTensor(DType::kFloat32, {1, 2, 70, dv}, layout);
-        HostTensor o16 = MakeTensor(DType::kBFloat16, {1, 2, 70, dv}, layout);
-        AttentionOptions o;
-        o.impl = impl;
-        o.is_causal = true;
-        o.causal_align = CausalAlign::kBottomRight;
-        Attention(q.view, k.view, v.view, o32.view, o);
-        Attention(q.view, k.view, v.view, o16.view, o);
-        int64_t nans = 0;
-        for (int64_t h = 0; h < 2; ++h)
-          for (int64_t i = 0; i < 70; ++i)
-            for (int64_t e = 0; e < dv; ++e) {
-              const int64_t idx[4] = {0, h, i, e};
-              const float f = static_cast<float>(o32.Get(idx));
-              const auto* bytes = static_cast<const unsigned char*>(o16.view.data);
-              uint16_t got;
-              std::memcpy(&got, bytes + o16.Offset(idx) * 2, 2);
-              ASSERT_EQ(got, BFloat16FromFloat(f))
-                  << "h " << h << " i " << i << " e " << e << ": " << f;
-              nans += std::isnan(f);
-            }
-        EXPECT_EQ(nans, 70);
+// unit-stride rows (the tail of dv past whole vectors element by element) or element by element
+// for strided rows. V[0][dv - 1] of head 1 is NaN: every query sees key 0, so column dv - 1 of
+// every one of its rows is NaN, as in PyTorch.
+void ExpectBf16OutputIsFloat32Rounded(Layout layout, int64_t dv, AttentionImpl impl) {
+  std::mt19937 rng(5);
+  HostTensor q = MakeTensor(DType::kBFloat16, {1, 2, 70, 32}, layout);
+  HostTensor k = MakeTensor(DType::kBFloat16, {1, 2, 90, 32}, layout);
+  HostTensor v = MakeTensor(DType::kBFloat16, {1, 2, 90, dv}, layout);
+  testing_util::FillRandom(&q, &rng, -2, 2);
+  testing_util::FillRandom(&k, &rng, -2, 2);
+  testing_util::FillRandom(&v, &rng, -3, 3);
+  const int64_t nan_at[4] = {0, 1, 0, dv - 1};
+  v.Set(nan_at, std::nan(""));
+  HostTensor o32 = MakeTensor(DType::kFloat32, {1, 2, 70, dv}, layout);
+  HostTensor o16 = MakeTensor(DType::kBFloat16, {1, 2, 70, dv}, layout);
+  AttentionOptions o;
+  o.impl = impl;
+  o.is_causal = true;
+  o.causal_align = CausalAlign::kBottomRight;
+  Attention(q.view, k.view, v.view, o32.view, o);
+  Attention(q.view, k.view, v.view, o16.view, o);
+  int64_t nans = 0;
+  for (int64_t h = 0; h < 2; ++h)
+    for (int64_t i = 0; i < 70; ++i)
+      for (int64_t e = 0; e < dv; ++e) {
+        const int64_t idx[4] = {0, h, i, e};
+        const float f = static_cast<float>(o32.Get(idx));
+        uint16_t got;
+        std::memcpy(&got, static_cast<const unsigned char*>(o16.view.data) + o16.Offset(idx) * 2,
+                    2);
+        ASSERT_EQ(got, BFloat16FromFloat(f)) << "h " << h << " i " << i << " e " << e << ": " << f;
+        nans += std::isnan(f);
       }
+  EXPECT_EQ(nans, 70);
+}
+
+// On every SIMD target this CPU runs: vectors of 4 (portable) to 16 float32 lanes.
+TEST(AttentionBf16Test, OutputIsTheFloat32OutputRounded) {
+  const int64_t portable = HWY_SCALAR | HWY_EMU128;
+  for (const int64_t target : {portable, int64_t{HWY_AVX2}, int64_t{HWY_AVX3}}) {
+    if (target != portable && !(hwy::SupportedTargets() & target)) continue;
+    hwy::SetSupportedTargetsForTest(target);
+    for (const Layout layout : {Layout::kBhsd, Layout::kStrided})
+      for (const int64_t dv : {5, 16, 40, 128})
+        for (const AttentionImpl impl : {AttentionImpl::kFused, AttentionImpl::kNaive}) {
+          SCOPED_TRACE(std::string(internal::AttentionTargetName()) + " dv " +
+                       std::to_string(dv) + (layout == Layout::kBhsd ? " bhsd" : " strided") +
+                       (impl == AttentionImpl::kFused ? " fused" : " naive"));
+          ExpectBf16OutputIsFloat32Rounded(layout, dv, impl);
+        }
+  }
+  hwy::SetSupportedTargetsForTest(0);
 }
 
 INSTANTIATE_TEST_SUITE_P(AttentionBf16Paths, AttentionBf16PathTest,
