@@ -8,12 +8,14 @@
 #include <benchmark/benchmark.h>
 
 #include <cstdint>
-#include <vector>
 
+#include "bench/bf16_bench_data.h"
 #include "kernels/amx/amx_bf16.h"
 
 namespace {
 
+using moa::bench::Bf16Data;
+using moa::bench::Zeros;
 using moa::internal::AmxAvailable;
 
 constexpr int64_t kDim = 128;   // head dim (dk = dv)
@@ -26,26 +28,18 @@ void BM_AmxPeak(benchmark::State& state) {
   state.counters["FLOP/s"] = benchmark::Counter(flops, benchmark::Counter::kIsRate);
 }
 
-// bfloat16 values near 1 (the tile unit's power, and so its clock, depends on the data).
-template <typename T>
-std::vector<T> Ones(int64_t count, T bits) {
-  std::vector<T> v(count);
-  for (int64_t i = 0; i < count; ++i) v[i] = bits ^ static_cast<T>(i % 7);
-  return v;
-}
-
 // S^T (keys x 32 queries) = K Q^T.
 void BM_AmxScoreTile(benchmark::State& state) {
   if (!AmxAvailable()) return state.SkipWithError("no AMX on this CPU or kernel");
   const int64_t keys = state.range(0);
-  const auto k = Ones<uint16_t>(keys * kDim, 0x3f80);
-  const auto q = Ones<uint32_t>(kDim / 2 * kChunk, 0x3f803f80u);
-  std::vector<float> s(keys * kChunk);
+  const auto k = Bf16Data<uint16_t>(keys * kDim, 0x3f80);
+  const auto q = Bf16Data<uint32_t>(kDim / 2 * kChunk, 0x3f803f80u);
+  auto s = Zeros(keys * kChunk);
   moa::internal::AmxConfigure();
   for (auto _ : state) {
-    moa::internal::AmxScoreTile(k.data(), kDim, keys, kDim, q.data(), kChunk, kChunk, s.data(),
+    moa::internal::AmxScoreTile(k.get(), kDim, keys, kDim, q.get(), kChunk, kChunk, s.get(),
                                 kChunk);
-    benchmark::DoNotOptimize(s.data());
+    benchmark::DoNotOptimize(s.get());
   }
   moa::internal::AmxRelease();
   state.counters["FLOP/s"] = benchmark::Counter(2.0 * keys * kChunk * kDim,
@@ -57,14 +51,14 @@ void BM_AmxScoreTile(benchmark::State& state) {
 void BM_AmxPvTile(benchmark::State& state) {
   if (!AmxAvailable()) return state.SkipWithError("no AMX on this CPU or kernel");
   const int64_t keys = state.range(0);
-  const auto vt = Ones<uint16_t>(kDim * keys, 0x3f80);
-  const auto p = Ones<uint32_t>(keys / 2 * kChunk, 0x3c003c00u);  // ~2^-7, sums stay finite
-  std::vector<float> o(kDim * kChunk);
+  const auto vt = Bf16Data<uint16_t>(kDim * keys, 0x3f80);
+  const auto p = Bf16Data<uint32_t>(keys / 2 * kChunk, 0x3c003c00u);  // ~2^-7, sums stay finite
+  auto o = Zeros(kDim * kChunk);
   moa::internal::AmxConfigure();
   for (auto _ : state) {
-    moa::internal::AmxPvTile(vt.data(), keys, kDim, keys, p.data(), kChunk, kChunk, o.data(),
+    moa::internal::AmxPvTile(vt.get(), keys, kDim, keys, p.get(), kChunk, kChunk, o.get(),
                              kChunk);
-    benchmark::DoNotOptimize(o.data());
+    benchmark::DoNotOptimize(o.get());
   }
   moa::internal::AmxRelease();
   state.counters["FLOP/s"] = benchmark::Counter(2.0 * keys * kChunk * kDim,

@@ -9,11 +9,13 @@
 
 #include <cstdint>
 
-#include "hwy/aligned_allocator.h"
+#include "bench/bf16_bench_data.h"
 #include "kernels/cpu/bf16_dot.h"
 
 namespace {
 
+using moa::bench::Bf16Data;
+using moa::bench::Zeros;
 using moa::internal::CpuHasAvx512Bf16;
 
 constexpr int64_t kDim = 128;   // head dim (dk = dv)
@@ -26,26 +28,12 @@ void BM_Bf16DotPeak(benchmark::State& state) {
   state.counters["FLOP/s"] = benchmark::Counter(flops, benchmark::Counter::kIsRate);
 }
 
-// 64-byte aligned (the micro-kernels load whole vectors): bfloat16 values near `bits` (one or a
-// pair per element), or float32 zeros.
-template <typename T>
-hwy::AlignedFreeUniquePtr<T[]> Filled(int64_t count, T bits) {
-  auto v = hwy::AllocateAligned<T>(count);
-  for (int64_t i = 0; i < count; ++i) v[i] = bits ^ static_cast<T>(i % 7);
-  return v;
-}
-hwy::AlignedFreeUniquePtr<float[]> Zeros(int64_t count) {
-  auto v = hwy::AllocateAligned<float>(count);
-  for (int64_t i = 0; i < count; ++i) v[i] = 0;
-  return v;
-}
-
 // S^T (keys x 64 queries) = K Q^T, times the scale.
 void BM_Bf16ScoreTile(benchmark::State& state) {
   if (!CpuHasAvx512Bf16()) return state.SkipWithError("no AVX512-BF16 on this CPU");
   const int64_t keys = state.range(0);
-  const auto k = Filled<uint16_t>(keys * kDim, 0x3f80);
-  const auto q = Filled<uint32_t>(kDim / 2 * kChunk, 0x3f803f80u);
+  const auto k = Bf16Data<uint16_t>(keys * kDim, 0x3f80);
+  const auto q = Bf16Data<uint32_t>(kDim / 2 * kChunk, 0x3f803f80u);
   auto s = Zeros(keys * kChunk);
   for (auto _ : state) {
     moa::internal::Bf16ScoreTile(k.get(), kDim, keys, kDim / 2, q.get(), kChunk, kChunk, 0.1f,
@@ -61,8 +49,8 @@ void BM_Bf16ScoreTile(benchmark::State& state) {
 void BM_Bf16PvTile(benchmark::State& state) {
   if (!CpuHasAvx512Bf16()) return state.SkipWithError("no AVX512-BF16 on this CPU");
   const int64_t keys = state.range(0);
-  const auto vp = Filled<uint32_t>(keys / 2 * kDim, 0x3f803f80u);
-  const auto p = Filled<uint32_t>(keys / 2 * kChunk, 0x3c003c00u);  // ~2^-7, sums stay finite
+  const auto vp = Bf16Data<uint32_t>(keys / 2 * kDim, 0x3f803f80u);
+  const auto p = Bf16Data<uint32_t>(keys / 2 * kChunk, 0x3c003c00u);  // ~2^-7, sums stay finite
   auto o = Zeros(kDim * kChunk);
   for (auto _ : state) {
     moa::internal::Bf16PvTile(vp.get(), kDim, keys / 2, p.get(), kChunk, kChunk, o.get(), kChunk,
