@@ -6,12 +6,13 @@
 #if defined(__x86_64__) && !defined(MOA_NO_X86_BF16)
 #include <cpuid.h>
 #include <immintrin.h>
-#define MOA_BF16_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512bf16")))
+#include <utility>
+#define MOA_BF16_X86 1
 #endif
 
 namespace moa::internal {
 
-#ifdef MOA_BF16_TARGET
+#ifdef MOA_BF16_X86
 
 bool CpuHasAvx512Bf16() {
   static const bool has = [] {
@@ -28,54 +29,68 @@ bool CpuHasAvx512Bf16() {
   return has;
 }
 
+// Everything below runs only where CpuHasAvx512Bf16(). A pragma rather than a function attribute,
+// so that the lambdas of Unrolled get the target too.
+#pragma GCC push_options
+#pragma GCC target("avx512f,avx512bw,avx512vl,avx512dq,avx512bf16")
+
 namespace {
 
-MOA_BF16_TARGET inline __m512i Broadcast32(const void* p) {
+inline __m512i Broadcast32(const void* p) {
   int32_t x;
   std::memcpy(&x, p, 4);
   return _mm512_set1_epi32(x);
 }
 
-// 4 keys x 64 queries of scores: 16 accumulators, 4 pair-vectors of Q and 4 broadcast K pairs per
-// step, 16 VDPBF16PS (32 bfloat16 products each).
-MOA_BF16_TARGET void ScoreMicro(const uint16_t* k, int64_t ldk, int64_t npairs, const uint32_t* q,
-                                int64_t ldq, float scale, float* st, int64_t lds) {
-  __m512 acc[4][4];
-  for (auto& row : acc)
-    for (auto& a : row) a = _mm512_setzero_ps();
-  for (int64_t p = 0; p < npairs; ++p) {
-    __m512bh qv[4];
-    for (int v = 0; v < 4; ++v) qv[v] = (__m512bh)_mm512_load_si512(q + p * ldq + 16 * v);
-    for (int r = 0; r < 4; ++r) {
-      const __m512bh kb = (__m512bh)Broadcast32(k + r * ldk + 2 * p);
-      for (int v = 0; v < 4; ++v) acc[r][v] = _mm512_dpbf16_ps(acc[r][v], kb, qv[v]);
-    }
-  }
-  const __m512 s = _mm512_set1_ps(scale);
-  for (int r = 0; r < 4; ++r)
-    for (int v = 0; v < 4; ++v) _mm512_store_ps(st + r * lds + 16 * v, _mm512_mul_ps(acc[r][v], s));
+// f(0), ..., f(N - 1) as straight-line code, with the index a constant: the accumulator arrays
+// below then have constant indices from the start and GCC 12 keeps them in registers. Written as
+// loops over r and v, it kept them on the stack around the inner loop (64 extra zmm moves a call,
+// about a tenth of the score GEMM at d = 64).
+template <int N, class F>
+inline void Unrolled(F&& f) {
+  [&]<int... I>(std::integer_sequence<int, I...>) {
+    (f(std::integral_constant<int, I>{}), ...);
+  }(std::make_integer_sequence<int, N>{});
 }
 
-MOA_BF16_TARGET void PvMicro(const uint32_t* vp, int64_t ldv, int64_t npairs, const uint32_t* pp,
-                             int64_t ldp, float* ot, int64_t ldo) {
-  __m512 acc[4][4];
-  for (int r = 0; r < 4; ++r)
-    for (int v = 0; v < 4; ++v) acc[r][v] = _mm512_load_ps(ot + r * ldo + 16 * v);
+// 4 keys x 64 queries of scores: 16 accumulators, 4 pair-vectors of Q and 4 broadcast K pairs per
+// step, 16 VDPBF16PS (32 bfloat16 products each).
+void ScoreMicro(const uint16_t* k, int64_t ldk, int64_t npairs, const uint32_t* q, int64_t ldq,
+                float scale, float* st, int64_t lds) {
+  __m512 acc[16];
+  Unrolled<16>([&](auto a) { acc[a] = _mm512_setzero_ps(); });
+  for (int64_t p = 0; p < npairs; ++p) {
+    __m512bh qv[4];
+    Unrolled<4>([&](auto v) { qv[v] = (__m512bh)_mm512_load_si512(q + p * ldq + 16 * v); });
+    Unrolled<4>([&](auto r) {
+      const __m512bh kb = (__m512bh)Broadcast32(k + r * ldk + 2 * p);
+      Unrolled<4>([&](auto v) { acc[4 * r + v] = _mm512_dpbf16_ps(acc[4 * r + v], kb, qv[v]); });
+    });
+  }
+  const __m512 s = _mm512_set1_ps(scale);
+  Unrolled<16>([&](auto a) {
+    _mm512_store_ps(st + a / 4 * lds + 16 * (a % 4), _mm512_mul_ps(acc[a], s));
+  });
+}
+
+void PvMicro(const uint32_t* vp, int64_t ldv, int64_t npairs, const uint32_t* pp, int64_t ldp,
+             float* ot, int64_t ldo) {
+  __m512 acc[16];
+  Unrolled<16>([&](auto a) { acc[a] = _mm512_load_ps(ot + a / 4 * ldo + 16 * (a % 4)); });
   for (int64_t p = 0; p < npairs; ++p) {
     __m512bh pv[4];
-    for (int v = 0; v < 4; ++v) pv[v] = (__m512bh)_mm512_load_si512(pp + p * ldp + 16 * v);
-    for (int r = 0; r < 4; ++r) {
+    Unrolled<4>([&](auto v) { pv[v] = (__m512bh)_mm512_load_si512(pp + p * ldp + 16 * v); });
+    Unrolled<4>([&](auto r) {
       const __m512bh vb = (__m512bh)_mm512_set1_epi32(static_cast<int32_t>(vp[p * ldv + r]));
-      for (int v = 0; v < 4; ++v) acc[r][v] = _mm512_dpbf16_ps(acc[r][v], vb, pv[v]);
-    }
+      Unrolled<4>([&](auto v) { acc[4 * r + v] = _mm512_dpbf16_ps(acc[4 * r + v], vb, pv[v]); });
+    });
   }
-  for (int r = 0; r < 4; ++r)
-    for (int v = 0; v < 4; ++v) _mm512_store_ps(ot + r * ldo + 16 * v, acc[r][v]);
+  Unrolled<16>([&](auto a) { _mm512_store_ps(ot + a / 4 * ldo + 16 * (a % 4), acc[a]); });
 }
 
 // float32 bits rounded to nearest even bfloat16, in the upper 16 bits (values are finite here:
 // probabilities in [0, 1]).
-MOA_BF16_TARGET inline __m512i RoundToBf16High(__m512 x) {
+inline __m512i RoundToBf16High(__m512 x) {
   const __m512i bits = _mm512_castps_si512(x);
   const __m512i lsb = _mm512_and_si512(_mm512_srli_epi32(bits, 16), _mm512_set1_epi32(1));
   const __m512i rounded = _mm512_add_epi32(bits, _mm512_add_epi32(lsb, _mm512_set1_epi32(0x7fff)));
@@ -84,7 +99,7 @@ MOA_BF16_TARGET inline __m512i RoundToBf16High(__m512 x) {
 
 }  // namespace
 
-MOA_BF16_TARGET void Bf16ScoreTile(const uint16_t* k, int64_t ldk, int64_t keys4, int64_t npairs,
+void Bf16ScoreTile(const uint16_t* k, int64_t ldk, int64_t keys4, int64_t npairs,
                                    const uint32_t* qpairs, int64_t ldq, int64_t rows_pad,
                                    float scale, float* st, int64_t lds) {
   // Query chunks outermost: one Q chunk (npairs x 64 pairs) stays in L1 across the key groups.
@@ -93,7 +108,7 @@ MOA_BF16_TARGET void Bf16ScoreTile(const uint16_t* k, int64_t ldk, int64_t keys4
       ScoreMicro(k + j * ldk, ldk, npairs, qpairs + i, ldq, scale, st + j * lds + i, lds);
 }
 
-MOA_BF16_TARGET void Bf16PvTile(const uint32_t* vpairs, int64_t ldv, int64_t npairs,
+void Bf16PvTile(const uint32_t* vpairs, int64_t ldv, int64_t npairs,
                                 const uint32_t* ppairs, int64_t ldp, int64_t rows_pad, float* ot,
                                 int64_t ldo, int64_t dv4) {
   for (int64_t i = 0; i < rows_pad; i += 64)
@@ -101,7 +116,7 @@ MOA_BF16_TARGET void Bf16PvTile(const uint32_t* vpairs, int64_t ldv, int64_t npa
       PvMicro(vpairs + e, ldv, npairs, ppairs + i, ldp, ot + e * ldo + i, ldo);
 }
 
-MOA_BF16_TARGET void Bf16PairRows(float* st, int64_t lds, int64_t rows, int64_t rows_pad) {
+void Bf16PairRows(float* st, int64_t lds, int64_t rows, int64_t rows_pad) {
   // Pair row p is written over float row p, which pair p / 2 has already consumed (p <= 2p).
   for (int64_t p = 0; 2 * p < rows; ++p) {
     const float* lo = st + 2 * p * lds;
@@ -116,7 +131,7 @@ MOA_BF16_TARGET void Bf16PairRows(float* st, int64_t lds, int64_t rows, int64_t 
   }
 }
 
-MOA_BF16_TARGET __attribute__((noinline)) double Bf16DotPeakLoop(int64_t iters) {
+__attribute__((noinline)) double Bf16DotPeakLoop(int64_t iters) {
   __m512 acc[12];
   for (auto& a : acc) a = _mm512_setzero_ps();
   const __m512bh x = (__m512bh)_mm512_set1_epi32(0x3f803f80), y = (__m512bh)_mm512_set1_epi32(0x33d633d6);
@@ -128,6 +143,8 @@ MOA_BF16_TARGET __attribute__((noinline)) double Bf16DotPeakLoop(int64_t iters) 
   (void)sink;
   return 12.0 * 32 * 2 * static_cast<double>(iters);
 }
+
+#pragma GCC pop_options
 
 #else  // not x86-64: the portable float32 path is always used.
 

@@ -2,7 +2,7 @@
 // In: bfloat16 tiles in "pair" layout (two consecutive elements of the reduction axis in one
 // 32-bit lane, the layout VDPBF16PS multiplies) and float32 accumulators. Out: the two GEMMs of
 // attention (S^T = K Q^T and O^T += V^T P^T) at twice the float32 FMA rate, accumulating in float32.
-// Compiled with a target attribute, so the binary still runs on CPUs without AVX512-BF16; callers
+// Compiled with a target pragma, so the binary still runs on CPUs without AVX512-BF16; callers
 // check CpuHasAvx512Bf16() first. Queries run along the lanes in chunks of 64 (4 vectors).
 #pragma once
 
