@@ -648,9 +648,7 @@ struct Kernel {
     Out* base = static_cast<Out*>(p.o) + b * p.os[0] + h * p.os[1];
     const hn::RebindToSigned<decltype(d)> di;
     using TI = hn::TFromD<decltype(di)>;
-    HWY_ALIGN TI offsets[hn::MaxLanes(di)];
-    for (int64_t k = 0; k < lanes; ++k) offsets[k] = static_cast<TI>(k * t.ld);
-    const auto column = hn::Load(di, offsets);
+    const auto column = hn::Mul(hn::Iota(di, TI(0)), hn::Set(di, static_cast<TI>(t.ld)));
     const int64_t vector_end = !chunk_major && p.os[3] == 1 ? p.dv / lanes * lanes : 0;
     for (int64_t i = 0; i < rows; ++i) {
       const A inv = z[i] > 0 ? A(1) / z[i] : A(0);
