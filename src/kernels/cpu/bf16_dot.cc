@@ -88,29 +88,28 @@ void PvMicro(const uint32_t* vp, int64_t ldv, int64_t npairs, const uint32_t* pp
   Unrolled<16>([&](auto a) { _mm512_store_ps(ot + a / 4 * ldo + 16 * (a % 4), acc[a]); });
 }
 
-// float32 bits rounded to nearest even bfloat16, in the upper 16 bits (values are finite here:
-// probabilities in [0, 1]).
-inline __m512i RoundToBf16High(__m512 x) {
-  const __m512i bits = _mm512_castps_si512(x);
-  const __m512i lsb = _mm512_and_si512(_mm512_srli_epi32(bits, 16), _mm512_set1_epi32(1));
-  const __m512i rounded = _mm512_add_epi32(bits, _mm512_add_epi32(lsb, _mm512_set1_epi32(0x7fff)));
-  return _mm512_and_si512(rounded, _mm512_set1_epi32(static_cast<int32_t>(0xffff0000u)));
+// Lane i: lo[i] and hi[i] rounded to bfloat16 (nearest even; subnormals flush to 0) in its low
+// and high half: VCVTNE2PS2BF16, then a word permute, as the fused kernels' softmax packs pairs.
+inline __m512i PairLanes(__m512 lo, __m512 hi) {
+  const __m512i interleave = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9,
+                                              24, 8, 23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17,
+                                              1, 16, 0);
+  return _mm512_permutexvar_epi16(interleave, (__m512i)_mm512_cvtne2ps_pbh(hi, lo));
 }
 
 }  // namespace
 
 void Bf16ScoreTile(const uint16_t* k, int64_t ldk, int64_t keys4, int64_t npairs,
-                                   const uint32_t* qpairs, int64_t ldq, int64_t rows_pad,
-                                   float scale, float* st, int64_t lds) {
+                   const uint32_t* qpairs, int64_t ldq, int64_t rows_pad, float scale, float* st,
+                   int64_t lds) {
   // Query chunks outermost: one Q chunk (npairs x 64 pairs) stays in L1 across the key groups.
   for (int64_t i = 0; i < rows_pad; i += 64)
     for (int64_t j = 0; j < keys4; j += 4)
       ScoreMicro(k + j * ldk, ldk, npairs, qpairs + i, ldq, scale, st + j * lds + i, lds);
 }
 
-void Bf16PvTile(const uint32_t* vpairs, int64_t ldv, int64_t npairs,
-                                const uint32_t* ppairs, int64_t ldp, int64_t rows_pad, float* ot,
-                                int64_t ldo, int64_t dv4) {
+void Bf16PvTile(const uint32_t* vpairs, int64_t ldv, int64_t npairs, const uint32_t* ppairs,
+                int64_t ldp, int64_t rows_pad, float* ot, int64_t ldo, int64_t dv4) {
   for (int64_t i = 0; i < rows_pad; i += 64)
     for (int64_t e = 0; e < dv4; e += 4)
       PvMicro(vpairs + e, ldv, npairs, ppairs + i, ldp, ot + e * ldo + i, ldo);
@@ -124,9 +123,8 @@ void Bf16PairRows(float* st, int64_t lds, int64_t rows, int64_t rows_pad) {
     uint32_t* out = reinterpret_cast<uint32_t*>(st + p * lds);
     const bool has_hi = 2 * p + 1 < rows;
     for (int64_t i = 0; i < rows_pad; i += 16) {
-      const __m512i l = _mm512_srli_epi32(RoundToBf16High(_mm512_load_ps(lo + i)), 16);
-      const __m512i h = has_hi ? RoundToBf16High(_mm512_load_ps(hi + i)) : _mm512_setzero_si512();
-      _mm512_store_si512(out + i, _mm512_or_si512(l, h));
+      const __m512 h = has_hi ? _mm512_load_ps(hi + i) : _mm512_setzero_ps();
+      _mm512_store_si512(out + i, PairLanes(_mm512_load_ps(lo + i), h));
     }
   }
 }

@@ -25,7 +25,8 @@ void Bf16PvTile(const uint32_t* vpairs, int64_t ldv, int64_t npairs, const uint3
                 int64_t ldp, int64_t rows_pad, float* ot, int64_t ldo, int64_t dv4);
 
 // In place: float32 rows 2p and 2p+1 of st (row `rows` and beyond read as 0) become pair row p
-// (bfloat16, round to nearest even), for p < (rows + 1) / 2 and the first rows_pad columns.
+// (bfloat16 by VCVTNE2PS2BF16: nearest even, subnormals to 0), for p < (rows + 1) / 2 and the
+// first rows_pad columns.
 void Bf16PairRows(float* st, int64_t lds, int64_t rows, int64_t rows_pad);
 
 // 12 independent VDPBF16PS chains for `iters` steps (the benchmark's peak loop); returns flops.
