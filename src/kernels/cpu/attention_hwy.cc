@@ -692,6 +692,45 @@ struct Kernel {
     }
   }
 
+  // One key tile of the fused kernel on the AVX512-BF16 pair kernels: whole-tile passes (scores,
+  // softmax, P V) over the query chunks that see every key of the tile. Under a causal mask the
+  // chunks before those see only the keys up to their last query: each takes its own passes over
+  // just those keys, and a chunk that sees none is skipped. Whole-tile passes there computed and
+  // then masked a triangle of the tile (bfloat16 causal ran at 62-68% of the peak against 80-86%
+  // without the mask).
+  void Bf16Tile(int64_t b, int64_t h, int64_t hk, int64_t i0, int64_t rows, int64_t rows_pad,
+                int64_t j0, int64_t cols, const uint32_t* qp, uint16_t* kpack, uint32_t* vpack,
+                A* st, A* ot, A* m, A* z) const {
+    PackVPairs(b, hk, j0, cols, vpack);
+    // Queries i .. i + count - 1 of the block (lanes i .. i + lanes_pad - 1) against the tile's
+    // first `keys` keys.
+    auto pass = [&](int64_t i, int64_t count, int64_t lanes_pad, int64_t keys) {
+      ScoreTileBf16(b, hk, j0, keys, qp + i, lanes_pad, kpack, st + i, t.ld);
+      if (NeedsMask()) {
+        for (int64_t j = 0; j < keys; ++j) {
+          MaskKeyRow(b, h, i0 + i, count, j0 + j, st + j * t.ld + i);
+        }
+      }
+      OnlineSoftmax(st + i, t.ld, keys, lanes_pad, m + i, z + i, ot + i, t.ld, /*rescale=*/true,
+                    A(1), /*to_pairs=*/true);
+      Bf16PvTile(vpack, t.dv4, (keys + 1) / 2, reinterpret_cast<const uint32_t*>(st + i), t.ld,
+                 lanes_pad, AsFloat(ot + i), t.ld, t.dv4);
+    };
+    // Keys of the tile that the chunk from query i sees: its last query, i + count - 1, sees keys
+    // up to i0 + i + count - 1 + causal_offset.
+    auto seen = [&](int64_t i) {
+      const int64_t count = std::min(chunk, rows - i);
+      return std::clamp<int64_t>(i0 + i + count + p.causal_offset - j0, 0, cols);
+    };
+    int64_t full = 0;  // chunks from here on see every key of the tile
+    if (p.causal) {
+      for (; full < rows_pad && seen(full) < cols; full += chunk) {
+        if (seen(full) > 0) pass(full, std::min(chunk, rows - full), chunk, seen(full));
+      }
+    }
+    if (full < rows_pad) pass(full, rows - full, rows_pad - full, cols);
+  }
+
   // One task of the fused kernel: query block qb of head (b, h).
   void FusedTask(int64_t b, int64_t h, int64_t qb, int worker) const {
     const int64_t hk = h / (p.q_heads / p.kv_heads);  // GQA: shared key/value head, no copy
@@ -732,15 +771,9 @@ struct Kernel {
         SimdTile(b, h, hk, i0, rows, rows_pad, j0, cols, qt, kpack, vpack, st, ot, m, z);
         continue;
       }
-      // bfloat16 pair kernels on AVX512-BF16: whole-tile passes.
-      ScoreTileBf16(b, hk, j0, cols, reinterpret_cast<const uint32_t*>(qt), rows_pad,
-                    reinterpret_cast<uint16_t*>(kpack), st, t.ld);
-      if (NeedsMask()) {
-        for (int64_t j = 0; j < cols; ++j) MaskKeyRow(b, h, i0, rows, j0 + j, st + j * t.ld);
-      }
-      OnlineSoftmax(st, t.ld, cols, rows_pad, m, z, ot, t.ld, /*rescale=*/true, A(1),
-                    /*to_pairs=*/true);
-      PvTileBf16(b, hk, j0, cols, st, t.ld, rows_pad, reinterpret_cast<uint32_t*>(vpack), ot);
+      Bf16Tile(b, h, hk, i0, rows, rows_pad, j0, cols, reinterpret_cast<const uint32_t*>(qt),
+               reinterpret_cast<uint16_t*>(kpack), reinterpret_cast<uint32_t*>(vpack), st, ot, m,
+               z);
     }
     if (amx) AmxRelease();
     WriteRows(b, h, i0, rows, ot, m, z, /*write_lse=*/true, /*chunk_major=*/amx);
