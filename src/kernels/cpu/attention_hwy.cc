@@ -782,8 +782,12 @@ struct Kernel {
   void RunFused() const {
     const int64_t qblocks = RoundUpTo(p.nq, p.bq) / p.bq;
     const int64_t per_batch = p.q_heads * qblocks;
+    // Under a causal mask a query block's work grows with its index: the dynamic schedule then
+    // hands out the last blocks first (largest first), so that the small ones fill in at the end.
+    // In order, 8 blocks on 2 threads finished at 20 block-units of work where 18 suffice.
     ParallelFor(p.batch * per_batch, p.num_threads, [&](int64_t task, int worker) {
-      FusedTask(task / per_batch, (task % per_batch) / qblocks, task % qblocks, worker);
+      const int64_t qb = p.causal ? qblocks - 1 - task % qblocks : task % qblocks;
+      FusedTask(task / per_batch, (task % per_batch) / qblocks, qb, worker);
     });
   }
 
