@@ -39,6 +39,7 @@ struct Case {
   std::vector<int64_t> mask_sizes;  // empty: full (batch, hq, nq, nk)
   bool mask_zero_strides = false;   // broadcast through stride 0 on full-size dimensions instead
   bool fully_masked_rows = false;   // mask out every key of some query rows
+  bool inf_where_hidden = false;    // additive mask (rank >= 2): +inf where causality hides it
   bool lse = true;
   std::optional<double> scale;
   int64_t block_q = 0, block_k = 0;  // 0: the cost model's choice
@@ -86,6 +87,10 @@ class AttentionCase {
               if (c.fully_masked_rows && r >= 2 && idx[r - 2] % 3 == 1) {
                 value = c.mask == MaskKind::kBool ? 0 : -INFINITY;
               }
+              // +inf where the last query that reads this element may not look.
+              const int64_t offset = c.bottom_right ? c.nk - c.nq : 0;
+              const int64_t last_query = size(r - 2) == 1 ? c.nq - 1 : idx[r - 2];
+              if (c.inf_where_hidden && idx[r - 1] > last_query + offset) value = INFINITY;
               mask_.Set(idx, value);
             }
       if (c.mask_zero_strides) {
@@ -277,6 +282,27 @@ TEST(AttentionTest, CausalBothAlignments) {
         c.bottom_right = bottom_right;
         SCOPED_TRACE(std::string(DTypeName(t.first)) + (bottom_right ? " bottom-right" : " top-left") +
                      " nq " + std::to_string(nq) + " nk " + std::to_string(nk));
+        AttentionCase(Typed(c, t)).CheckAll();
+      }
+}
+
+// The causal limit and an additive mask both apply, and the mask only where the limit lets a
+// query look: +inf on every hidden key must not make -inf + inf = NaN of its scores, on the
+// chunked float paths, the bfloat16 pair path (diagonal chunks on their own) and naive alike.
+// A (1, nk) mask is one value per key for every query: +inf then goes on keys hidden from all.
+TEST(AttentionTest, CausalHidesAnInfiniteAdditiveMask) {
+  for (auto t : AllTypes())
+    for (bool bottom_right : {false, true})
+      for (int64_t mask_rows : {150, 1}) {
+        Case c;
+        c.hq = 2, c.hkv = 1, c.nq = 150, c.nk = 200, c.dk = 16, c.dv = 8;
+        c.causal = true;
+        c.bottom_right = bottom_right;
+        c.mask = MaskKind::kAdditive;
+        c.mask_sizes = {mask_rows, 200};
+        c.inf_where_hidden = true;
+        SCOPED_TRACE(std::string(DTypeName(t.first)) + (bottom_right ? " bottom-right" : " top-left") +
+                     " mask rows " + std::to_string(mask_rows));
         AttentionCase(Typed(c, t)).CheckAll();
       }
 }

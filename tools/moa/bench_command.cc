@@ -12,6 +12,7 @@
 #include <iostream>
 #include <map>
 #include <memory>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <sstream>
@@ -36,6 +37,7 @@ struct BenchFlags {
   std::string impl = "fused,naive";
   int64_t heads = 0;  // 0: enough heads for ~4096 query rows per point, at least 1
   bool causal = false;
+  std::string mask = "none";  // none, bool, additive or padding (MakeBenchMask)
   bool json = false;
   double min_time = 0.3;
   double naive_max_gib = 2.0;
@@ -130,6 +132,35 @@ std::vector<unsigned char> RandomBytes(DType dtype, int64_t count, std::mt19937*
   return bytes;
 }
 
+// The --mask of one point, broadcast over batch and heads (one mask for all, as a padding or
+// bias mask usually is): "bool", (n, n) with a tenth of it False at random; "additive", (n, n) in
+// q's dtype, uniform in [-1, 1]; "padding", bool over keys only, (1, n), its last n / 16 False.
+struct BenchMask {
+  std::vector<unsigned char> bytes;
+  std::optional<Tensor> view;
+};
+BenchMask MakeBenchMask(const std::string& kind, DType dtype, int64_t n, std::mt19937* rng) {
+  BenchMask m;
+  if (kind == "none") return m;
+  const int64_t rows = kind == "padding" ? 1 : n;
+  Tensor t;
+  t.dtype = kind == "additive" ? dtype : DType::kBool;
+  t.sizes = {1, 1, rows, n};
+  t.strides = {rows * n, rows * n, n, 1};
+  if (kind == "additive") {
+    m.bytes = RandomBytes(dtype, rows * n, rng);
+  } else {
+    m.bytes.assign(rows * n, 1);
+    std::bernoulli_distribution masked(0.1);
+    for (int64_t i = 0; i < rows * n; ++i) {
+      m.bytes[i] = kind == "padding" ? i % n < n - n / 16 : !masked(*rng);
+    }
+  }
+  t.data = m.bytes.data();
+  m.view = t;
+  return m;
+}
+
 // The process's peak resident memory (VmHWM of /proc/self/status; 0 where unreadable).
 double ProcessHighWaterMib() {
   std::ifstream status("/proc/self/status");
@@ -165,8 +196,11 @@ void RunBench(const BenchFlags& flags) {
                              flags.min_time};
   UserCheck(flags.report || (flags.machine.empty() && flags.plots.empty()),
             "moa bench: --machine and --plots belong to --report");
-  UserCheck(!flags.report || !flags.causal,
-            "moa bench --report: the cost model prices unmasked attention; drop --causal");
+  UserCheck(flags.mask == "none" || flags.mask == "bool" || flags.mask == "additive" ||
+                flags.mask == "padding",
+            "moa bench: --mask: expected none, bool, additive or padding, got '", flags.mask, "'");
+  UserCheck(!flags.report || (!flags.causal && flags.mask == "none"),
+            "moa bench --report: the cost model prices unmasked attention; drop --causal and --mask");
 
   std::cerr << "moa bench: kernels on SIMD target " << AttentionKernelTarget()
             << "; bfloat16 GEMMs on " << Bf16GemmPath() << "; unfused peer: " << PeerDescription()
@@ -181,6 +215,8 @@ void RunBench(const BenchFlags& flags) {
       for (DType dtype : dtypes) {
         const int64_t heads = flags.heads > 0 ? flags.heads : std::max<int64_t>(1, 4096 / n);
         const BenchTensors t(dtype, heads, n, n, d, seed++);
+        std::mt19937 mask_rng(seed);
+        const BenchMask mask = MakeBenchMask(flags.mask, dtype, n, &mask_rng);
         const double flops = 4.0 * n * n * d * heads * (flags.causal ? 0.5 : 1.0);
         for (int64_t threads : thread_counts) {
           std::vector<unsigned char> fused_out;  // this point's fused output, once timed
@@ -204,7 +240,7 @@ void RunBench(const BenchFlags& flags) {
               why << "S matrix " << std::setprecision(3) << s_gib << " GiB > --naive-max-gib";
             } else if (peer && !PeerUnsupported(dtype).empty()) {
               why << PeerUnsupported(dtype);
-            } else if (peer && flags.causal) {
+            } else if (peer && (flags.causal || mask.view)) {
               why << "the peer runs unmasked attention only";
             }
             if (!why.str().empty()) {
@@ -218,6 +254,7 @@ void RunBench(const BenchFlags& flags) {
             }
             AttentionOptions options;
             options.is_causal = flags.causal;
+            options.mask = mask.view;
             options.num_threads = r.threads;
             options.impl = impl == "naive" ? AttentionImpl::kNaive : AttentionImpl::kFused;
             options.block_q = flags.block_q;
@@ -330,7 +367,8 @@ void RunBench(const BenchFlags& flags) {
                           {"threads", r.threads}, {"median_s", r.median_s},
                           {"gflops", r.gflops},   {"peak_gflops", r.peak_gflops},
                           {"heads", r.heads},     {"batch", 1},
-                          {"causal", flags.causal}, {"reps", r.reps},
+                          {"causal", flags.causal}, {"mask", flags.mask},
+                          {"reps", r.reps},
                           {"block_q", r.block_q}, {"block_k", r.block_k},
                           {"target", AttentionKernelTarget()},
                           {"bf16_gemm", Bf16GemmPath()}};
@@ -358,7 +396,10 @@ void RunBench(const BenchFlags& flags) {
     return;
   }
   std::cout << "moa bench: batch 1, heads = max(1, 4096/n) unless --heads, "
-            << (flags.causal ? "causal (flops halved)" : "no mask")
+            << (flags.causal ? "causal (flops halved)" : "")
+            << (flags.mask == "none" ? (flags.causal ? "" : "no mask")
+                                     : std::string(flags.causal ? ", " : "") + "--mask " +
+                                           flags.mask + " (flops counted in full)")
             << ", GFLOP/s = 4*n*n*d*heads / median; peak = measured in this run (FMA; bfloat16: "
             << Bf16GemmPath() << ")\n";
   std::cout << std::left << std::setw(7) << "impl" << std::setw(10) << "dtype" << std::right
@@ -434,6 +475,11 @@ void AddBench(CLI::App& app) {
   bench->add_option("--heads", flags->heads, "heads per point (0: max(1, 4096/n))")
       ->capture_default_str();
   bench->add_flag("--causal", flags->causal, "causal (top-left) mask; flops counted halved");
+  bench->add_option("--mask", flags->mask,
+                    "a mask for every point, shared by batch and heads: none; bool (n x n, a tenth "
+                    "False at random); additive (n x n in q's dtype); padding (bool over keys, the "
+                    "last n/16 False)")
+      ->capture_default_str();
   bench->add_option("--min-time", flags->min_time, "seconds of timed runs per point (>= 3 runs)")
       ->capture_default_str();
   bench->add_option("--naive-max-gib", flags->naive_max_gib,
