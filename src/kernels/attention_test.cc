@@ -88,9 +88,11 @@ class AttentionCase {
                 value = c.mask == MaskKind::kBool ? 0 : -INFINITY;
               }
               // +inf where the last query that reads this element may not look.
-              const int64_t offset = c.bottom_right ? c.nk - c.nq : 0;
-              const int64_t last_query = size(r - 2) == 1 ? c.nq - 1 : idx[r - 2];
-              if (c.inf_where_hidden && idx[r - 1] > last_query + offset) value = INFINITY;
+              if (c.inf_where_hidden) {
+                const int64_t offset = c.bottom_right ? c.nk - c.nq : 0;
+                const int64_t last_query = size(r - 2) == 1 ? c.nq - 1 : idx[r - 2];
+                if (idx[r - 1] > last_query + offset) value = INFINITY;
+              }
               mask_.Set(idx, value);
             }
       if (c.mask_zero_strides) {
