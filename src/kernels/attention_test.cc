@@ -309,6 +309,56 @@ TEST(AttentionTest, CausalHidesAnInfiniteAdditiveMask) {
       }
 }
 
+// Where a mask row's keys are adjacent, the AVX-512 kernels apply it 16 queries x 16 keys at a
+// time, transposed in registers; a mask with gaps between its keys goes element by element. Both
+// must give the same output bits: 70 queries and 150 keys leave tails of both, and a
+// bottom-right causal limit cuts its diagonal through the 16 x 16 blocks.
+TEST(AttentionTest, MaskBlocksMatchElementByElement) {
+  const std::vector<std::pair<DType, DType>> types = {{DType::kFloat32, DType::kBool},
+                                                      {DType::kFloat32, DType::kFloat32},
+                                                      {DType::kBFloat16, DType::kBool},
+                                                      {DType::kBFloat16, DType::kBFloat16},
+                                                      {DType::kBFloat16, DType::kFloat32}};
+  for (const auto& [dtype, mask_dtype] : types)
+    for (bool causal : {false, true}) {
+      SCOPED_TRACE(std::string(DTypeName(dtype)) + " mask " + DTypeName(mask_dtype) +
+                   (causal ? " causal" : ""));
+      std::mt19937 rng(3);
+      HostTensor q = MakeTensor(dtype, {1, 2, 70, 16}, Layout::kBhsd);
+      HostTensor k = MakeTensor(dtype, {1, 2, 150, 16}, Layout::kBhsd);
+      HostTensor v = MakeTensor(dtype, {1, 2, 150, 8}, Layout::kBhsd);
+      testing_util::FillRandom(&q, &rng, -1.5, 1.5);
+      testing_util::FillRandom(&k, &rng, -1.5, 1.5);
+      testing_util::FillRandom(&v, &rng, -1, 1);
+      HostTensor dense = MakeTensor(mask_dtype, {1, 1, 70, 150}, Layout::kBhsd);
+      HostTensor gaps = MakeTensor(mask_dtype, {1, 1, 70, 150}, Layout::kStrided);
+      ASSERT_NE(gaps.view.strides[3], 1);
+      std::uniform_real_distribution<double> u(0, 1);
+      int64_t idx[4] = {0, 0, 0, 0};
+      for (idx[2] = 0; idx[2] < 70; ++idx[2])
+        for (idx[3] = 0; idx[3] < 150; ++idx[3]) {
+          const double x = u(rng);
+          const double value = mask_dtype == DType::kBool ? (x < 0.8) : 4 * x - 2;
+          dense.Set(idx, value);
+          gaps.Set(idx, value);
+        }
+      for (AttentionImpl impl : {AttentionImpl::kFused, AttentionImpl::kNaive}) {
+        std::vector<HostTensor> outs;
+        for (const HostTensor* mask : {&dense, &gaps}) {
+          outs.push_back(MakeTensor(DType::kFloat32, {1, 2, 70, 8}, Layout::kBhsd));
+          AttentionOptions o;
+          o.impl = impl;
+          o.is_causal = causal;
+          o.causal_align = CausalAlign::kBottomRight;
+          o.mask = mask->view;
+          Attention(q.view, k.view, v.view, outs.back().view, o);
+        }
+        EXPECT_EQ(outs[0].bytes, outs[1].bytes)
+            << (impl == AttentionImpl::kFused ? "fused" : "naive");
+      }
+    }
+}
+
 TEST(AttentionTest, MaskBroadcastPatterns) {
   // Full, per-(query, key), per-(batch, key) padding masks, a key vector, (nq, nk), and the same
   // broadcasts expressed as stride 0.
