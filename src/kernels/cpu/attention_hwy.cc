@@ -53,6 +53,7 @@
 #include "kernels/amx/amx_bf16.h"
 #include "kernels/amx/amx_flash.h"
 #include "kernels/cpu/bf16_dot.h"
+#include "kernels/cpu/mask_block-inl.h"
 #include "kernels/cpu/simd_gemm-inl.h"
 #include "kernels/pow2_poly.h"
 #include "kernels/parallel.h"
@@ -554,77 +555,6 @@ struct Kernel {
       for (; i < rows; ++i) rest_of_row(i, jb);
     }
   }
-
-#if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX3
-  // 16 rows of 16 floats (r[i] lane j) become 16 columns (r[j] lane i): unpacks within 128-bit
-  // lanes, then two rounds of 128-bit block shuffles; 64 shuffles for 256 elements.
-  static HWY_INLINE void Transpose16x16(__m512 r[16]) {
-    __m512 t[16];
-    for (int k = 0; k < 8; ++k) {
-      t[2 * k] = _mm512_unpacklo_ps(r[2 * k], r[2 * k + 1]);
-      t[2 * k + 1] = _mm512_unpackhi_ps(r[2 * k], r[2 * k + 1]);
-    }
-    auto lo = [](__m512 a, __m512 b) {
-      return _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(a), _mm512_castps_pd(b)));
-    };
-    auto hi = [](__m512 a, __m512 b) {
-      return _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(a), _mm512_castps_pd(b)));
-    };
-    for (int k = 0; k < 4; ++k) {
-      r[4 * k] = lo(t[4 * k], t[4 * k + 2]);
-      r[4 * k + 1] = hi(t[4 * k], t[4 * k + 2]);
-      r[4 * k + 2] = lo(t[4 * k + 1], t[4 * k + 3]);
-      r[4 * k + 3] = hi(t[4 * k + 1], t[4 * k + 3]);
-    }
-    for (int k = 0; k < 4; ++k) {
-      t[k] = _mm512_shuffle_f32x4(r[k], r[4 + k], 0x88);
-      t[4 + k] = _mm512_shuffle_f32x4(r[k], r[4 + k], 0xdd);
-      t[8 + k] = _mm512_shuffle_f32x4(r[8 + k], r[12 + k], 0x88);
-      t[12 + k] = _mm512_shuffle_f32x4(r[8 + k], r[12 + k], 0xdd);
-    }
-    for (int k = 0; k < 4; ++k) {
-      r[k] = _mm512_shuffle_f32x4(t[k], t[8 + k], 0x88);
-      r[8 + k] = _mm512_shuffle_f32x4(t[k], t[8 + k], 0xdd);
-      r[4 + k] = _mm512_shuffle_f32x4(t[4 + k], t[12 + k], 0x88);
-      r[12 + k] = _mm512_shuffle_f32x4(t[4 + k], t[12 + k], 0xdd);
-    }
-  }
-
-  // The mask of 16 queries (rows ldm apart) x 16 adjacent keys onto S^T[j][i] (rows lds apart):
-  // rows read as vectors and transposed in registers, where element by element each S element
-  // took a scalar read and a scalar write (a full mask then cost a quarter to a half of the
-  // kernel's rate). float32 accumulators only (16 lanes); bool as 32-bit 0/1, bfloat16 widened.
-  template <typename M>
-  static HWY_INLINE void Mask16x16(const M* m, int64_t ldm, float* s, int64_t lds) {
-    __m512 r[16];
-    for (int q = 0; q < 16; ++q) {
-      const M* row = m + q * ldm;
-      if constexpr (std::is_same_v<M, uint8_t>) {
-        r[q] = _mm512_castsi512_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128(
-            reinterpret_cast<const __m128i*>(row))));
-      } else if constexpr (std::is_same_v<M, uint16_t>) {
-        r[q] = _mm512_castsi512_ps(_mm512_slli_epi32(
-            _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(row))), 16));
-      } else {
-        static_assert(std::is_same_v<M, float>, "float64 masks come with float64 queries");
-        r[q] = _mm512_loadu_ps(row);
-      }
-    }
-    Transpose16x16(r);
-    const __m512 neg_inf = _mm512_set1_ps(-std::numeric_limits<float>::infinity());
-    for (int j = 0; j < 16; ++j) {
-      float* srow = s + j * lds;
-      const __m512 x = _mm512_loadu_ps(srow);
-      if constexpr (std::is_same_v<M, uint8_t>) {  // nonzero (true) keeps the score
-        const __mmask16 keep = _mm512_test_epi32_mask(_mm512_castps_si512(r[j]),
-                                                      _mm512_castps_si512(r[j]));
-        _mm512_storeu_ps(srow, _mm512_mask_blend_ps(keep, neg_inf, x));
-      } else {
-        _mm512_storeu_ps(srow, _mm512_add_ps(x, r[j]));
-      }
-    }
-  }
-#endif
 
   // Causal limit and the user's mask on the scores of keys kj0 .. kj0 + keys against queries
   // i0 .. i0 + rows (S^T rows lds apart): forbidden scores become -inf, so exp() gives exactly 0.
