@@ -310,11 +310,14 @@ TEST(AttentionTest, CausalHidesAnInfiniteAdditiveMask) {
 }
 
 // Where a mask row's keys are adjacent, the AVX-512 kernels apply it 16 queries x 16 keys at a
-// time, transposed in registers; a mask with gaps between its keys goes element by element. Both
+// time (8 x 8 for float64), transposed in registers; a mask with gaps between its keys goes
+// element by element. Both
 // must give the same output bits: 70 queries and 150 keys leave tails of both, and a
 // bottom-right causal limit cuts its diagonal through the 16 x 16 blocks.
 TEST(AttentionTest, MaskBlocksMatchElementByElement) {
-  const std::vector<std::pair<DType, DType>> types = {{DType::kFloat32, DType::kBool},
+  const std::vector<std::pair<DType, DType>> types = {{DType::kFloat64, DType::kBool},
+                                                      {DType::kFloat64, DType::kFloat64},
+                                                      {DType::kFloat32, DType::kBool},
                                                       {DType::kFloat32, DType::kFloat32},
                                                       {DType::kBFloat16, DType::kBool},
                                                       {DType::kBFloat16, DType::kBFloat16},
@@ -345,7 +348,8 @@ TEST(AttentionTest, MaskBlocksMatchElementByElement) {
       for (AttentionImpl impl : {AttentionImpl::kFused, AttentionImpl::kNaive}) {
         std::vector<HostTensor> outs;
         for (const HostTensor* mask : {&dense, &gaps}) {
-          outs.push_back(MakeTensor(DType::kFloat32, {1, 2, 70, 8}, Layout::kBhsd));
+          const DType out_dtype = dtype == DType::kBFloat16 ? DType::kFloat32 : dtype;
+          outs.push_back(MakeTensor(out_dtype, {1, 2, 70, 8}, Layout::kBhsd));
           AttentionOptions o;
           o.impl = impl;
           o.is_causal = causal;

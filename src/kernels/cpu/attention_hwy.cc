@@ -539,16 +539,18 @@ struct Kernel {
       };
       int64_t i = 0;
 #if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX3
-      if constexpr (sizeof(A) == 4 && !std::is_same_v<M, double>) {
-        // 16 queries x 16 keys at a time where all 16 queries see all 16 keys (the group's first
-        // query sees the fewest) and keys are adjacent in a mask row; the rest one by one.
-        for (; p.ms[3] == 1 && i + 16 <= rows; i += 16) {
+      if constexpr (kMaskBlockTakes<A, M>) {
+        // A vector's worth of queries x as many keys at a time (mask_block-inl.h), where all of
+        // those queries see all of those keys (the group's first query sees the fewest) and keys
+        // are adjacent in a mask row; the rest one by one.
+        constexpr int64_t n = 64 / sizeof(A);
+        for (; p.ms[3] == 1 && i + n <= rows; i += n) {
           const int64_t seen = std::min(block_end, KeysSeen(i0 + i, kj0, keys));
           int64_t j = jb;
-          for (; j + 16 <= seen; j += 16) {
-            Mask16x16(base + (i0 + i) * p.ms[2] + j, p.ms[2], st + j * lds + i, lds);
+          for (; j + n <= seen; j += n) {
+            MaskBlock(base + (i0 + i) * p.ms[2] + j, p.ms[2], st + j * lds + i, lds);
           }
-          for (int64_t q = i; q < i + 16; ++q) rest_of_row(q, j);
+          for (int64_t q = i; q < i + n; ++q) rest_of_row(q, j);
         }
       }
 #endif

@@ -1,13 +1,14 @@
 // moa — runtime attention (stage: kernels, CPU SIMD through Google Highway): a user's mask on a
 // block of scores, read along the mask's rows and transposed in registers, one Highway target at a
 // time.
-// In: 16 mask rows (queries) of 16 adjacent keys: bool, bfloat16 or float32.
+// In: a square block of mask rows (queries) of adjacent keys, 16 for float32 scores (bool,
+// bfloat16 or float32 masks) and 8 for float64 (bool or float64 masks).
 // Out: the block of S^T (keys x queries, queries along the lanes) masked: -inf where a bool mask
 // is false, the additive mask added elsewhere.
 //
 // Included by kernels/cpu/attention_hwy.cc after hwy/foreach_target.h: the guard below lets it be
-// included once per target. Only AVX-512 targets get a body (float32 lanes, 16 per vector); the
-// kernel applies masks element by element on the others.
+// included once per target. Only AVX-512 targets get a body; the kernel applies masks element by
+// element on the others.
 #if defined(MOA_KERNELS_CPU_MASK_BLOCK_INL_H_) == defined(HWY_TARGET_TOGGLE)
 #ifdef MOA_KERNELS_CPU_MASK_BLOCK_INL_H_
 #undef MOA_KERNELS_CPU_MASK_BLOCK_INL_H_
@@ -60,12 +61,72 @@ HWY_INLINE void Transpose16x16(__m512 r[16]) {
   }
 }
 
-// The mask of 16 queries (rows ldm apart) x 16 adjacent keys onto S^T[j][i] (rows lds apart):
-// rows read as vectors and transposed in registers, where element by element each S element
-// took a scalar read and a scalar write (a full mask then cost a quarter to a half of the
-// kernel's rate). float32 accumulators only (16 lanes); bool as 32-bit 0/1, bfloat16 widened.
+// 8 rows of 8 doubles become 8 columns: unpacks within 128-bit lanes, then two rounds of 128-bit
+// block shuffles; 24 shuffles for 64 elements.
+HWY_INLINE void Transpose8x8(__m512d r[8]) {
+  __m512d t[8];
+  for (int k = 0; k < 4; ++k) {
+    t[2 * k] = _mm512_unpacklo_pd(r[2 * k], r[2 * k + 1]);
+    t[2 * k + 1] = _mm512_unpackhi_pd(r[2 * k], r[2 * k + 1]);
+  }
+  for (int k = 0; k < 2; ++k) {
+    r[k] = _mm512_shuffle_f64x2(t[k], t[2 + k], 0x88);
+    r[2 + k] = _mm512_shuffle_f64x2(t[k], t[2 + k], 0xdd);
+    r[4 + k] = _mm512_shuffle_f64x2(t[4 + k], t[6 + k], 0x88);
+    r[6 + k] = _mm512_shuffle_f64x2(t[4 + k], t[6 + k], 0xdd);
+  }
+  for (int k = 0; k < 2; ++k) {
+    t[k] = _mm512_shuffle_f64x2(r[k], r[4 + k], 0x88);
+    t[4 + k] = _mm512_shuffle_f64x2(r[k], r[4 + k], 0xdd);
+    t[2 + k] = _mm512_shuffle_f64x2(r[2 + k], r[6 + k], 0x88);
+    t[6 + k] = _mm512_shuffle_f64x2(r[2 + k], r[6 + k], 0xdd);
+  }
+  for (int k = 0; k < 8; ++k) r[k] = t[k];
+}
+
+// Whether MaskBlock takes masks of type M on accumulators of type A: the pairs the API allows
+// (bool with any; float32 and bfloat16 with float32; float64 with float64).
+template <typename A, typename M>
+inline constexpr bool kMaskBlockTakes =
+    std::is_same_v<M, uint8_t> ||
+    (sizeof(A) == 4 ? std::is_same_v<M, float> || std::is_same_v<M, uint16_t>
+                    : std::is_same_v<M, double>);
+
+// The mask of one block of queries (rows ldm apart) x as many adjacent keys, a vector of A each
+// (16 float32, 8 float64), onto S^T[j][i] (rows lds apart): the rows read as vectors and
+// transposed in registers. Element by element, each S element took a scalar read and a scalar
+// write, and a full bool mask cost float32 a quarter to a half of the kernel's rate. Bool is
+// widened to 0/1 lanes (nonzero keeps the score), bfloat16 to float32.
 template <typename M>
-HWY_INLINE void Mask16x16(const M* m, int64_t ldm, float* s, int64_t lds) {
+HWY_INLINE void MaskBlock(const M* m, int64_t ldm, double* s, int64_t lds) {
+  __m512d r[8];
+  for (int q = 0; q < 8; ++q) {
+    const M* row = m + q * ldm;
+    if constexpr (std::is_same_v<M, uint8_t>) {
+      r[q] = _mm512_castsi512_pd(
+          _mm512_cvtepu8_epi64(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(row))));
+    } else {
+      static_assert(std::is_same_v<M, double>, "float64 queries take bool or float64 masks");
+      r[q] = _mm512_loadu_pd(row);
+    }
+  }
+  Transpose8x8(r);
+  const __m512d neg_inf = _mm512_set1_pd(-std::numeric_limits<double>::infinity());
+  for (int j = 0; j < 8; ++j) {
+    double* srow = s + j * lds;
+    const __m512d x = _mm512_loadu_pd(srow);
+    if constexpr (std::is_same_v<M, uint8_t>) {
+      const __mmask8 keep = _mm512_test_epi64_mask(_mm512_castpd_si512(r[j]),
+                                                   _mm512_castpd_si512(r[j]));
+      _mm512_storeu_pd(srow, _mm512_mask_blend_pd(keep, neg_inf, x));
+    } else {
+      _mm512_storeu_pd(srow, _mm512_add_pd(x, r[j]));
+    }
+  }
+}
+
+template <typename M>
+HWY_INLINE void MaskBlock(const M* m, int64_t ldm, float* s, int64_t lds) {
   __m512 r[16];
   for (int q = 0; q < 16; ++q) {
     const M* row = m + q * ldm;
@@ -76,7 +137,7 @@ HWY_INLINE void Mask16x16(const M* m, int64_t ldm, float* s, int64_t lds) {
       r[q] = _mm512_castsi512_ps(_mm512_slli_epi32(
           _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(row))), 16));
     } else {
-      static_assert(std::is_same_v<M, float>, "float64 masks come with float64 queries");
+      static_assert(std::is_same_v<M, float>, "float32 queries take bool, bfloat16 or float32");
       r[q] = _mm512_loadu_ps(row);
     }
   }
