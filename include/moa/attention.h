@@ -10,6 +10,7 @@
 #include <array>
 #include <cstdint>
 #include <optional>
+#include <string>
 
 namespace moa {
 
@@ -109,6 +110,12 @@ double MeasurePeakGflops(DType dtype, int num_threads, double seconds = 0.3);
 const char* Bf16GemmPath();
 // The SIMD target the attention kernels dispatch to on this CPU ("AVX3", "AVX2", "EMU128", ...).
 const char* AttentionKernelTarget();
+// Benchmark support: restricts the kernels' run-time dispatch to one target this CPU runs,
+// "avx3" (AVX-512), "avx2" or "portable" (Highway's EMU128 or SCALAR), or lifts the restriction
+// ("auto"), to compare targets on one machine. Call it while no kernel runs. Throws moa::Error
+// naming the argument for an unknown target (nothing changes) or one this CPU cannot run (the
+// dispatch is then back to auto).
+void SetAttentionKernelTarget(const std::string& target);
 
 // bfloat16 <-> float conversions (round to nearest even; NaN stays NaN), for callers and tests.
 uint16_t BFloat16FromFloat(float f);

@@ -424,6 +424,18 @@ TEST(AttentionTest, HeadDim128) {
   }
 }
 
+// moa bench --target: dispatch restricted to one target, then restored.
+TEST(AttentionTest, SetAttentionKernelTargetRestrictsDispatch) {
+  const std::string best = AttentionKernelTarget();
+  SetAttentionKernelTarget("portable");
+  const std::string portable = AttentionKernelTarget();
+  EXPECT_TRUE(portable == "SCALAR" || portable == "EMU128") << portable;
+  SetAttentionKernelTarget("auto");
+  EXPECT_EQ(AttentionKernelTarget(), best);
+  EXPECT_THROW(SetAttentionKernelTarget("sse2"), Error);
+  EXPECT_EQ(AttentionKernelTarget(), best);
+}
+
 // Every SIMD target the kernels are built for that this CPU runs: the portable path (Highway's
 // SCALAR or EMU128 baseline, whichever this compiler builds) must be as correct as AVX2/AVX-512.
 TEST(AttentionTest, EverySimdTarget) {

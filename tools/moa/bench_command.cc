@@ -38,6 +38,7 @@ struct BenchFlags {
   int64_t heads = 0;  // 0: enough heads for ~4096 query rows per point, at least 1
   bool causal = false;
   std::string mask = "none";  // none, bool, additive or padding (MakeBenchMask)
+  std::string target = "auto";  // the kernels' SIMD target: auto, avx3, avx2 or portable
   bool json = false;
   double min_time = 0.3;
   double naive_max_gib = 2.0;
@@ -202,6 +203,7 @@ void RunBench(const BenchFlags& flags) {
   UserCheck(!flags.report || (!flags.causal && flags.mask == "none"),
             "moa bench --report: the cost model prices unmasked attention; drop --causal and --mask");
 
+  SetAttentionKernelTarget(flags.target);
   std::cerr << "moa bench: kernels on SIMD target " << AttentionKernelTarget()
             << "; bfloat16 GEMMs on " << Bf16GemmPath() << "; unfused peer: " << PeerDescription()
             << "\n";
@@ -475,6 +477,10 @@ void AddBench(CLI::App& app) {
   bench->add_option("--heads", flags->heads, "heads per point (0: max(1, 4096/n))")
       ->capture_default_str();
   bench->add_flag("--causal", flags->causal, "causal (top-left) mask; flops counted halved");
+  bench->add_option("--target", flags->target,
+                    "the kernels' SIMD target: auto (the best this CPU runs), avx3, avx2 or portable; "
+                    "the peak is measured on the same target")
+      ->capture_default_str();
   bench->add_option("--mask", flags->mask,
                     "a mask for every point, shared by batch and heads: none; bool (n x n, a tenth "
                     "False at random); additive (n x n in q's dtype); padding (bool over keys, the "

@@ -57,6 +57,7 @@
 #include "kernels/cpu/simd_gemm-inl.h"
 #include "kernels/pow2_poly.h"
 #include "kernels/parallel.h"
+#include "moa/error.h"
 
 HWY_BEFORE_NAMESPACE();
 namespace moa::internal {
@@ -991,4 +992,25 @@ void RunFusedAttention(const AttentionProblem& p) { HWY_DYNAMIC_DISPATCH(RunAtte
 void RunNaiveAttention(const AttentionProblem& p) { HWY_DYNAMIC_DISPATCH(RunAttention)(p, true); }
 
 }  // namespace moa::internal
+
+namespace moa {
+
+void SetAttentionKernelTarget(const std::string& target) {
+  // Highway numbers targets best first (a lower bit is a better target): disabling every bit
+  // below one leaves it the best, where the CPU runs it.
+  const int64_t chosen = target == "avx3"       ? int64_t{HWY_AVX3}
+                         : target == "avx2"     ? int64_t{HWY_AVX2}
+                         : target == "portable" ? (hwy::SupportedTargets() & HWY_EMU128 ? HWY_EMU128
+                                                                                       : HWY_SCALAR)
+                         : target == "auto"     ? 0
+                                                : -1;
+  UserCheck(chosen >= 0, "moa::SetAttentionKernelTarget: argument 'target': expected auto, avx3, "
+            "avx2 or portable, got '", target, "'");
+  hwy::DisableTargets(0);
+  UserCheck(chosen == 0 || (hwy::SupportedTargets() & chosen) != 0,
+            "moa::SetAttentionKernelTarget: argument 'target': this CPU cannot run '", target, "'");
+  if (chosen != 0) hwy::DisableTargets(chosen - 1);
+}
+
+}  // namespace moa
 #endif  // HWY_ONCE

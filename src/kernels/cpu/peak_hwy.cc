@@ -78,6 +78,7 @@ HWY_AFTER_NAMESPACE();
 #include <algorithm>
 
 #include "kernels/amx/amx_bf16.h"
+#include "kernels/attention_problem.h"
 #include "kernels/cpu/bf16_dot.h"
 
 namespace moa {
@@ -106,19 +107,24 @@ double LoopPeak(Loop loop, int threads, double seconds) {
 }
 }  // namespace internal
 
+// The bfloat16 units are compiled into the AVX-512 targets only (64-query chunks), so another
+// target (SetAttentionKernelTarget) takes the float32 path even where the CPU has them.
+static bool Bf16UnitsReachable() { return internal::FusedChunkQueries(DType::kFloat32) == 64; }
+
 const char* Bf16GemmPath() {
-  if (internal::AmxAvailable()) return "AMX";
-  if (internal::CpuHasAvx512Bf16()) return "AVX512-BF16";
+  if (Bf16UnitsReachable() && internal::AmxAvailable()) return "AMX";
+  if (Bf16UnitsReachable() && internal::CpuHasAvx512Bf16()) return "AVX512-BF16";
   return "float32 SIMD";
 }
 
 double MeasurePeakGflops(DType dtype, int num_threads, double seconds) {
   const bool f64 = dtype == DType::kFloat64;
   if (num_threads < 1) num_threads = 1;
-  if (dtype == DType::kBFloat16 && internal::AmxAvailable()) {
+  const bool bf16_units = dtype == DType::kBFloat16 && Bf16UnitsReachable();
+  if (bf16_units && internal::AmxAvailable()) {
     return internal::LoopPeak(internal::AmxPeakLoop, num_threads, seconds) / 1e9;
   }
-  if (dtype == DType::kBFloat16 && internal::CpuHasAvx512Bf16()) {
+  if (bf16_units && internal::CpuHasAvx512Bf16()) {
     return internal::LoopPeak(internal::Bf16DotPeakLoop, num_threads, seconds) / 1e9;
   }
   // Calibrate on a short run, then size the measured run to the budget; best of three.
