@@ -310,11 +310,11 @@ TEST(AttentionTest, CausalHidesAnInfiniteAdditiveMask) {
 }
 
 // Where a mask row's keys are adjacent, the AVX-512 kernels apply it 16 queries x 16 keys at a
-// time (8 x 8 for float64), transposed in registers; a mask with gaps between its keys goes
-// element by element. Both
+// time (8 x 8 for float64, and for float32 on AVX2), transposed in registers; a mask with gaps
+// between its keys goes element by element. Both
 // must give the same output bits: 70 queries and 150 keys leave tails of both, and a
 // bottom-right causal limit cuts its diagonal through the 16 x 16 blocks.
-TEST(AttentionTest, MaskBlocksMatchElementByElement) {
+void ExpectMaskBlocksMatchElementByElement() {
   const std::vector<std::pair<DType, DType>> types = {{DType::kFloat64, DType::kBool},
                                                       {DType::kFloat64, DType::kFloat64},
                                                       {DType::kFloat32, DType::kBool},
@@ -361,6 +361,20 @@ TEST(AttentionTest, MaskBlocksMatchElementByElement) {
             << (impl == AttentionImpl::kFused ? "fused" : "naive");
       }
     }
+}
+
+// On AVX-512 and on AVX2 (8 x 8 float32 blocks), where this CPU runs them.
+TEST(AttentionTest, MaskBlocksMatchElementByElement) {
+  int tested = 0;
+  for (const int64_t target : {int64_t{HWY_AVX2}, int64_t{HWY_AVX3}}) {
+    if (!(hwy::SupportedTargets() & target)) continue;
+    hwy::SetSupportedTargetsForTest(target);
+    SCOPED_TRACE(internal::AttentionTargetName());
+    ExpectMaskBlocksMatchElementByElement();
+    ++tested;
+  }
+  hwy::SetSupportedTargetsForTest(0);
+  if (tested == 0) GTEST_SKIP() << "no AVX2 or AVX-512 on this CPU: masks go element by element";
 }
 
 TEST(AttentionTest, MaskBroadcastPatterns) {

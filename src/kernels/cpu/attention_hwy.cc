@@ -539,12 +539,11 @@ struct Kernel {
         for (int64_t j = from; j < end; ++j) apply(row[j * p.ms[3]], st[j * lds + i]);
       };
       int64_t i = 0;
-#if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX3
       if constexpr (kMaskBlockTakes<A, M>) {
         // A vector's worth of queries x as many keys at a time (mask_block-inl.h), where all of
         // those queries see all of those keys (the group's first query sees the fewest) and keys
         // are adjacent in a mask row; the rest one by one.
-        constexpr int64_t n = 64 / sizeof(A);
+        constexpr int64_t n = kMaskBlockQueries<A>;
         for (; p.ms[3] == 1 && i + n <= rows; i += n) {
           const int64_t seen = std::min(block_end, KeysSeen(i0 + i, kj0, keys));
           int64_t j = jb;
@@ -554,7 +553,6 @@ struct Kernel {
           for (int64_t q = i; q < i + n; ++q) rest_of_row(q, j);
         }
       }
-#endif
       for (; i < rows; ++i) rest_of_row(i, jb);
     }
   }
