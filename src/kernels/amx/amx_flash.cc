@@ -12,6 +12,7 @@
 #if defined(__x86_64__) && defined(__linux__) && !defined(MOA_NO_AMX)
 #include <immintrin.h>
 
+#include "kernels/cpu/bf16_dot.h"
 #include "kernels/pow2_poly.h"
 
 #pragma GCC push_options
@@ -60,9 +61,7 @@ struct ExpPass {
 
   void Unit() {
     // Lane 2i of the result takes bfloat16 lane i of e0, lane 2i + 1 lane i of e1.
-    const __m512i interleave = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25,
-                                                9, 24, 8, 23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2,
-                                                17, 1, 16, 0);
+    const __m512i interleave = _mm512_loadu_si512(kPairInterleave);
     const int64_t r = next++, j = 2 * r;
     for (int v = 0; v < 2; ++v) {
       const __m512 e0 =

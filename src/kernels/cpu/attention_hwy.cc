@@ -589,9 +589,7 @@ struct Kernel {
     if constexpr (sizeof(A) == 4) {
       __m512i rounded;  // bfloat16 lanes 0-15 from lo, 16-31 from hi
       asm("vcvtne2ps2bf16 %2, %1, %0" : "=v"(rounded) : "v"(hi.raw), "v"(lo.raw));
-      const __m512i interleave = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10,
-                                                  25, 9, 24, 8, 23, 7, 22, 6, 21, 5, 20, 4, 19, 3,
-                                                  18, 2, 17, 1, 16, 0);
+      const __m512i interleave = _mm512_loadu_si512(kPairInterleave);
       return {_mm512_castsi512_ps(_mm512_permutexvar_epi16(interleave, rounded))};
     }
 #endif

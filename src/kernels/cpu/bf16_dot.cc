@@ -91,9 +91,7 @@ void PvMicro(const uint32_t* vp, int64_t ldv, int64_t npairs, const uint32_t* pp
 // Lane i: lo[i] and hi[i] rounded to bfloat16 (nearest even; subnormals flush to 0) in its low
 // and high half: VCVTNE2PS2BF16, then a word permute, as the fused kernels' softmax packs pairs.
 inline __m512i PairLanes(__m512 lo, __m512 hi) {
-  const __m512i interleave = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9,
-                                              24, 8, 23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17,
-                                              1, 16, 0);
+  const __m512i interleave = _mm512_loadu_si512(kPairInterleave);
   return _mm512_permutexvar_epi16(interleave, (__m512i)_mm512_cvtne2ps_pbh(hi, lo));
 }
 

@@ -10,6 +10,13 @@
 
 namespace moa::internal {
 
+// Word indices that turn VCVTNE2PS2BF16's output (row j's 16 bfloat16 in words 0-15, row j + 1's
+// in 16-31) into pair lanes (word 2i from row j, 2i + 1 from row j + 1) with one VPERMW: the
+// probabilities' pack in the Highway softmax, in Bf16PairRows and in the AMX pipelined step.
+inline constexpr uint16_t kPairInterleave[32] = {0, 16, 1, 17, 2,  18, 3,  19, 4,  20, 5,
+                                                 21, 6, 22, 7, 23, 8,  24, 9,  25, 10, 26,
+                                                 11, 27, 12, 28, 13, 29, 14, 30, 15, 31};
+
 // cpuid: AVX512F, AVX512BW and AVX512_BF16 present and enabled by the OS.
 bool CpuHasAvx512Bf16();
 
