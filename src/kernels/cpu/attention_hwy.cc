@@ -323,7 +323,7 @@ struct Kernel {
       PackKBf16(b, hk, j0, cols, kpack, 32);
     }
     TransposeVAmx(b, hk, j0, cols, vt);
-    if (amx_pipelined && (!p.causal || j0 + cols - 1 <= i0 + p.causal_offset)) {
+    if (amx_pipelined && KeysSeen(i0, j0, cols) == cols) {  // the block's first query sees all
       AmxFlashTile a;
       a.k = krows;
       a.ldk = ldk;
@@ -345,9 +345,8 @@ struct Kernel {
     }
     for (int64_t i = 0; i < rows; i += kAmxChunk) {
       const int64_t chunk_rows = std::min(kAmxChunk, rows - i);
-      int64_t keys = cols;
-      // Under a causal mask later keys are masked for the whole chunk and skipped.
-      if (p.causal) keys = std::min(cols, i0 + i + chunk_rows + p.causal_offset - j0);
+      // Under a causal mask keys past those the chunk's last query sees are skipped.
+      const int64_t keys = KeysSeen(i0 + i + chunk_rows - 1, j0, cols);
       if (keys <= 0) continue;
       const int64_t keys32 = RoundUpTo(keys, 32);
       A* oc = ot + OtAt(0, i, /*chunk_major=*/true);
@@ -723,10 +722,9 @@ struct Kernel {
     const A* vrows = VRows(b, hk, j0, cols, vpack, &ldv);
     for (int64_t i = 0; i < rows_pad; i += chunk) {
       const int64_t chunk_rows = std::min(chunk, rows - i);
-      int64_t keys = cols;
-      // Under a causal mask the chunk's last query sees keys up to i0 + i + chunk_rows - 1 +
-      // offset: later keys are masked for the whole chunk and skipped.
-      if (p.causal) keys = std::min(cols, i0 + i + chunk_rows + p.causal_offset - j0);
+      // Under a causal mask keys past those the chunk's last query sees are masked for the whole
+      // chunk and skipped.
+      const int64_t keys = KeysSeen(i0 + i + chunk_rows - 1, j0, cols);
       if (keys <= 0) continue;
       ScoreRows(d, krows, ldk, keys, p.dk, qt + i, t.ld, sc, chunk);
       if (NeedsMask()) {
@@ -759,11 +757,9 @@ struct Kernel {
       Bf16PvTile(vpack, t.dv4, (keys + 1) / 2, reinterpret_cast<const uint32_t*>(st + i), t.ld,
                  lanes_pad, AsFloat(ot + i), t.ld, t.dv4);
     };
-    // Keys of the tile that the chunk from query i sees: its last query, i + count - 1, sees keys
-    // up to i0 + i + count - 1 + causal_offset.
+    // Keys of the tile that the chunk from query i sees: those its last query sees.
     auto seen = [&](int64_t i) {
-      const int64_t count = std::min(chunk, rows - i);
-      return std::clamp<int64_t>(i0 + i + count + p.causal_offset - j0, 0, cols);
+      return KeysSeen(i0 + i + std::min(chunk, rows - i) - 1, j0, cols);
     };
     int64_t full = 0;  // chunks from here on see every key of the tile
     if (p.causal) {
@@ -798,10 +794,9 @@ struct Kernel {
     std::fill(ot, ot + t.dvp * t.ld, A(0));
     std::fill(m, m + rows_pad, -std::numeric_limits<A>::infinity());
     std::fill(z, z + rows_pad, A(0));
-    // Under a causal mask the block's last query sees keys < i0 + rows + offset; later tiles are
-    // skipped entirely (half the work for a square causal problem).
-    int64_t key_end = p.nk;
-    if (p.causal) key_end = std::clamp<int64_t>(i0 + rows + p.causal_offset, 0, p.nk);
+    // Under a causal mask tiles past the keys the block's last query sees are skipped entirely
+    // (half the work for a square causal problem).
+    const int64_t key_end = KeysSeen(i0 + rows - 1, 0, p.nk);
     for (int64_t j0 = 0; j0 < key_end; j0 += p.bk) {
       const int64_t cols = std::min(p.bk, key_end - j0);
       if (amx) {
