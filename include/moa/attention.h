@@ -76,6 +76,12 @@ struct AttentionOptions {
   // geometry with generic rates). For tuning and for measuring the model's choice against others.
   int64_t block_q = 0;
   int64_t block_k = 0;
+  // Split-KV (fused path): each query block's keys are split into this many ranges, computed as
+  // separate tasks and combined exactly (the online-softmax states form a monoid). 0 = automatic:
+  // split only when there are too few (batch, head, query block) tasks to share this machine's
+  // cores evenly, as when decoding one sequence (the cores, not num_threads, decide, so results
+  // are the same bit for bit whatever the thread count). At most one range per key tile.
+  int64_t kv_splits = 0;
 };
 
 // out = softmax(q k^T * scale + mask) v for every (batch, head). Shapes: q (B, Hq, nq, dk),

@@ -94,8 +94,10 @@ float FloatFromBFloat16(uint16_t b) {
 namespace internal {
 namespace {
 std::atomic<int> bf16_path_for_test{kBf16Auto};
+std::atomic<int64_t> few_query_rows_for_test{-1};
 }  // namespace
 void SetBf16PathForTest(int path) { bf16_path_for_test = path; }
+void SetFewQueryRowsForTest(int64_t rows) { few_query_rows_for_test = rows; }
 }  // namespace internal
 
 namespace {
@@ -286,18 +288,34 @@ void Attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& 
           : internal::ChooseBlocks(q.dtype, dk, dv, nq, nk, batch * hq, threads);
   p.bq = options.block_q > 0 ? options.block_q : blocks.bq;
   p.bk = options.block_k > 0 ? options.block_k : blocks.bk;
-  const int64_t tasks = options.impl == AttentionImpl::kNaive
-                            ? internal::RoundUpTo(nq, p.bq) / p.bq
-                            : batch * hq * (internal::RoundUpTo(nq, p.bq) / p.bq);
-  p.num_threads = static_cast<int>(std::clamp<int64_t>(threads, 1, tasks));
+  UserCheck(options.kv_splits >= 0, kWho,
+            "argument 'kv_splits': expected 0 (automatic) or a positive count, got ",
+            options.kv_splits);
+  const bool naive = options.impl == AttentionImpl::kNaive;
+  const int64_t qblocks = internal::RoundUpTo(nq, p.bq) / p.bq;
+  const int64_t tasks = naive ? qblocks : batch * hq * qblocks;
+  // The automatic split follows the machine's cores, not this call's thread count: the split
+  // changes the rounding, and results must not depend on the thread count.
+  if (!naive) {
+    p.kv_splits = options.kv_splits > 0
+                      ? std::min(options.kv_splits, internal::RoundUpTo(nk, p.bk) / p.bk)
+                      : internal::KvSplits(tasks, internal::MachineCores(), nk, p.bk);
+  }
+  const int64_t few_query_rows = internal::few_query_rows_for_test;
+  p.few_query_rows = few_query_rows >= 0 ? few_query_rows : internal::kFewQueryRows;
+  p.num_threads = static_cast<int>(std::clamp<int64_t>(threads, 1, tasks * p.kv_splits));
 
   // All memory the kernels touch besides the tensors is allocated here, before any kernel runs.
   const internal::TileLayout layout = internal::MakeTileLayout(p);
   p.scratch_per_thread = layout.total;
-  std::unique_ptr<unsigned char[]> scratch, s_matrix;
+  std::unique_ptr<unsigned char[]> scratch, s_matrix, split_state;
   try {
     scratch.reset(new unsigned char[layout.total * p.num_threads + 64]);
-    if (options.impl == AttentionImpl::kNaive) {
+    if (p.kv_splits > 1) {
+      split_state.reset(new unsigned char[static_cast<size_t>(tasks * p.kv_splits) *
+                                          layout.bq_pad * (dv + 2) * internal::AccBytes(p) + 64]);
+    }
+    if (naive) {
       // S^T: rows padded to 32 keys (an AMX tile step), columns to whole query chunks plus one cache
       // line (the same L1-set spreading as the fused tiles, see TileLayout::ld).
       p.s_stride = internal::RoundUpTo(nq, internal::kQueryQuantum) + 64 / internal::AccBytes(p);
@@ -306,15 +324,15 @@ void Attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& 
       s_matrix.reset(new unsigned char[bytes + 64]);
     }
   } catch (const std::bad_alloc&) {
-    throw Error(internal::Concat(kWho, "out of memory for the ",
-                                 options.impl == AttentionImpl::kNaive ? "naive" : "fused",
+    throw Error(internal::Concat(kWho, "out of memory for the ", naive ? "naive" : "fused",
                                  " path's buffers (nq ", nq, ", nk ", nk, ")"));
   }
   auto align = [](unsigned char* ptr) {
     return reinterpret_cast<unsigned char*>((reinterpret_cast<uintptr_t>(ptr) + 63) & ~uintptr_t{63});
   };
   p.scratch = align(scratch.get());
-  if (options.impl == AttentionImpl::kNaive) {
+  if (split_state) p.split_state = align(split_state.get());
+  if (naive) {
     p.s_matrix = align(s_matrix.get());
     internal::RunNaiveAttention(p);
   } else {

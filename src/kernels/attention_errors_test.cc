@@ -122,6 +122,7 @@ TEST(AttentionErrorsTest, Options) {
   ExpectError([](Args& a) { a.options.num_threads = -1; }, {"'num_threads'", "positive count", "-1"});
   ExpectError([](Args& a) { a.options.block_q = 100; }, {"'block_q'", "multiple of 64", "100"});
   ExpectError([](Args& a) { a.options.block_k = -32; }, {"'block_k'", "multiple of 32", "-32"});
+  ExpectError([](Args& a) { a.options.kv_splits = -2; }, {"'kv_splits'", "positive count", "-2"});
 }
 
 moa_tensor ToC(const Tensor& t) {

@@ -44,6 +44,15 @@ struct AttentionProblem {
   // ChooseBlocks from cache sizes.
   int64_t bq = 64, bk = 96;
 
+  // Query blocks of at most this many rows take the few-query path (decoding): one query at a time
+  // against the key rows, instead of the tile kernels that compute a whole query chunk.
+  int64_t few_query_rows = 0;
+  // Split-KV: each query block's keys go to kv_splits pieces (whole tiles each), run as separate
+  // tasks; their online-softmax states, in split_state (tasks x kv_splits slots of
+  // RoundUpTo(bq, kQueryQuantum) x (dv + 2) accumulator elements), are combined afterwards.
+  int64_t kv_splits = 1;
+  void* split_state = nullptr;
+
   // Scratch owned by the caller: num_threads slices of scratch_per_thread bytes, 64-byte aligned.
   unsigned char* scratch = nullptr;
   size_t scratch_per_thread = 0;
@@ -56,6 +65,9 @@ struct AttentionProblem {
 enum Bf16Path : int { kBf16Auto = 0, kBf16NoAmx = 1, kBf16Float32 = 2 };
 // Process-wide override of AttentionProblem::bf16_path, for tests.
 void SetBf16PathForTest(int path);
+// Process-wide override of AttentionProblem::few_query_rows (-1: the default, kFewQueryRows), so
+// tests can run one problem through both paths.
+void SetFewQueryRowsForTest(int64_t rows);
 
 inline int64_t RoundUpTo(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
 
@@ -65,6 +77,10 @@ inline int AccBytes(const AttentionProblem& p) { return p.in == DType::kFloat64 
 // Query blocks are multiples of this many rows: the micro-kernels vectorise along queries, 4
 // vectors at a time, and 4 x 16 float32 lanes (AVX-512) = 64; every narrower target divides it.
 constexpr int64_t kQueryQuantum = 64;
+
+// Query blocks of at most this many rows take the few-query path (see
+// AttentionProblem::few_query_rows).
+constexpr int64_t kFewQueryRows = 8;
 
 // Where each tile lives inside one thread's scratch slice (byte offsets, 64-byte aligned). The
 // kernels hold everything transposed, queries along vector lanes: Q^T (dk x bq_pad),

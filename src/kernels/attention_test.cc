@@ -16,6 +16,7 @@
 #include "hwy/targets.h"
 #include "kernels/attention_problem.h"
 #include "kernels/attention_test_util.h"
+#include "kernels/machine.h"
 #include "moa/attention.h"
 #include "moa/error.h"
 
@@ -43,6 +44,8 @@ struct Case {
   bool lse = true;
   std::optional<double> scale;
   int64_t block_q = 0, block_k = 0;  // 0: the cost model's choice
+  int64_t kv_splits = 0;             // 0: automatic
+  int64_t few_query_rows = -1;       // query blocks up to this size take the few-query path; -1: default
 };
 
 double Tolerance(DType d) {
@@ -121,7 +124,10 @@ class AttentionCase {
     o.impl = impl;
     o.block_q = c_.block_q;
     o.block_k = c_.block_k;
+    o.kv_splits = c_.kv_splits;
+    internal::SetFewQueryRowsForTest(c_.few_query_rows);
     Attention(q_.view, k_.view, v_.view, out.view, o);
+    internal::SetFewQueryRowsForTest(-1);
     Run run;
     for (int64_t b = 0; b < c_.batch; ++b)
       for (int64_t h = 0; h < c_.hq; ++h)
@@ -436,6 +442,92 @@ TEST(AttentionTest, HeadDim128) {
     c.hq = 2, c.hkv = 2, c.nq = 100, c.nk = 260, c.dk = 128, c.dv = 128;
     AttentionCase(Typed(c, t)).CheckAll();
   }
+}
+
+// Decoding and other blocks of few queries: the few-query path (one query against the key rows
+// along the head dim) and the tile path on the same problems, with every option that combines with
+// them: tails of the vector along dk and dv (1, odd, past a vector), strided rows (K and V packed
+// first) and BSHD, GQA, both causal alignments, masks with broadcasts and fully masked rows.
+TEST(AttentionTest, FewQueryPathForEveryOption) {
+  struct Shape { int64_t nq, nk, dk, dv; };
+  const std::vector<Shape> shapes = {{1, 1, 1, 1}, {1, 5, 17, 20}, {3, 100, 33, 9}, {8, 333, 64, 64}};
+  for (auto t : AllTypes())
+    for (int64_t few : {int64_t{0}, int64_t{1} << 30})
+      for (const Shape& s : shapes) {
+        const std::string name = std::string(DTypeName(t.first)) + (few ? " few-query" : " tile") +
+                                 " nq " + std::to_string(s.nq) + " nk " + std::to_string(s.nk) +
+                                 " dk " + std::to_string(s.dk);
+        Case c;
+        c.few_query_rows = few;
+        c.nq = s.nq, c.nk = s.nk, c.dk = s.dk, c.dv = s.dv;
+        c.batch = 2, c.hq = 4, c.hkv = 2;
+        for (Layout layout : {Layout::kBshd, Layout::kStrided}) {
+          c.layout = layout;
+          SCOPED_TRACE(name + " layout " + std::to_string(static_cast<int>(layout)));
+          AttentionCase(Typed(c, t)).CheckAll();
+        }
+        c.layout = Layout::kBhsd;
+        for (bool bottom_right : {false, true}) {
+          Case cc = c;
+          cc.causal = true;
+          cc.bottom_right = bottom_right;
+          SCOPED_TRACE(name + (bottom_right ? " causal bottom-right" : " causal top-left"));
+          AttentionCase(Typed(cc, t)).CheckAll();
+        }
+        for (MaskKind kind : {MaskKind::kBool, MaskKind::kAdditive})
+          for (const std::vector<int64_t>& sizes :
+               {std::vector<int64_t>{}, {s.nk}, {2, 1, s.nq, s.nk}}) {
+            Case cm = c;
+            cm.mask = kind;
+            cm.mask_sizes = sizes;
+            cm.fully_masked_rows = true;
+            SCOPED_TRACE(name + (kind == MaskKind::kBool ? " bool" : " additive") + " mask rank " +
+                         std::to_string(sizes.size()));
+            AttentionCase(Typed(cm, t)).CheckAll();
+          }
+      }
+}
+
+// Split-KV: each query block's keys in 2 to 7 ranges whose online-softmax states are combined.
+// Tiles of 32 keys give ranges of one tile and ranges with no keys at all (more ranges than the
+// tiles a causal block sees); fully masked rows leave some ranges' states empty; both paths.
+TEST(AttentionTest, KvSplitsCombineToTheSameResult) {
+  struct Shape { int64_t nq, nk; };
+  for (auto t : AllTypes())
+    for (int64_t splits : {1, 2, 3, 7})
+      for (Shape s : {Shape{1, 300}, Shape{5, 33}, Shape{70, 300}, Shape{130, 200}}) {
+        Case c;
+        c.hq = 2, c.hkv = 1, c.nq = s.nq, c.nk = s.nk, c.dk = 24, c.dv = 20;
+        c.block_q = 64, c.block_k = 32;
+        c.kv_splits = splits;
+        const std::string name = std::string(DTypeName(t.first)) + " splits " +
+                                 std::to_string(splits) + " nq " + std::to_string(s.nq) + " nk " +
+                                 std::to_string(s.nk);
+        {
+          SCOPED_TRACE(name);
+          AttentionCase(Typed(c, t)).CheckAll();
+        }
+        for (bool bottom_right : {false, true}) {
+          Case cc = c;
+          cc.causal = true;
+          cc.bottom_right = bottom_right;
+          cc.mask = MaskKind::kAdditive;
+          cc.fully_masked_rows = true;
+          SCOPED_TRACE(name + (bottom_right ? " causal bottom-right" : " causal top-left"));
+          AttentionCase(Typed(cc, t)).CheckAll();
+        }
+      }
+}
+
+// The automatic split count: a share of the cores within 15% of even, ranges of >= 256 keys.
+TEST(AttentionTest, KvSplitsShareTheCoresEvenly) {
+  EXPECT_EQ(internal::KvSplits(1, 2, 4096, 96), 2);    // one sequence decoding on two cores
+  EXPECT_EQ(internal::KvSplits(3, 2, 4096, 96), 2);    // 3 tasks: 2 rounds where 1.5 suffice
+  EXPECT_EQ(internal::KvSplits(1, 16, 1024, 64), 4);   // at least 256 keys per range
+  EXPECT_EQ(internal::KvSplits(1, 2, 300, 32), 1);     // too few keys to split
+  EXPECT_EQ(internal::KvSplits(64, 2, 4096, 96), 1);   // tasks share the cores already
+  EXPECT_EQ(internal::KvSplits(7, 2, 4096, 96), 1);    // 4 rounds of 3.5: within 15%
+  EXPECT_EQ(internal::KvSplits(5, 1, 4096, 96), 1);    // one core: nothing to share
 }
 
 // moa bench --target: dispatch restricted to one target, then restored.

@@ -52,6 +52,10 @@ int DefaultThreadCount() {
     const int n = std::atoi(env);
     if (n > 0) return n;
   }
+  return MachineCores();
+}
+
+int MachineCores() {
   const unsigned hw = std::thread::hardware_concurrency();
   return hw > 0 ? static_cast<int>(hw) : 1;
 }
@@ -100,6 +104,22 @@ Blocks ChooseBlocks(DType dtype, int64_t dk, int64_t dv, int64_t nq, int64_t nk,
   }
   return Blocks{std::min(tiles.bq, RoundUpTo(std::max<int64_t>(nq, 1), 64)),
                 std::min(tiles.bk, RoundUpTo(std::max<int64_t>(nk, 1), 32))};
+}
+
+int64_t KvSplits(int64_t tasks, int threads, int64_t nk, int64_t bk) {
+  // A piece's fixed cost (its Q pack, its state's copy and combination: (dk + 2 dv) per query) is
+  // what 1-2 keys cost, so 256 keys keep it under 1%.
+  constexpr int64_t kMinSplitKeys = 256;
+  constexpr double kSplitSlack = 1.15;
+  const int64_t most = std::max<int64_t>(1, std::min(RoundUpTo(nk, bk) / bk,
+                                                     nk / std::max(bk, kMinSplitKeys)));
+  const double share = static_cast<double>(tasks) / threads;
+  for (int64_t s = 1; s < most; ++s) {
+    // Pieces go out in rounds of `threads`: the slowest worker does ceil(tasks s / threads).
+    const double slowest = static_cast<double>((tasks * s + threads - 1) / threads) / s;
+    if (slowest <= kSplitSlack * share) return s;
+  }
+  return most;
 }
 
 }  // namespace moa::internal

@@ -27,4 +27,15 @@ struct Blocks {
 Blocks ChooseBlocks(DType dtype, int64_t dk, int64_t dv, int64_t nq, int64_t nk,
                     int64_t heads_total, int threads);
 
+// The cores this machine has online (at least 1).
+int MachineCores();
+
+// Split-KV: into how many key ranges to split each of `tasks` query blocks (of nk keys in tiles of
+// bk) so that `threads` workers share the pieces evenly, within kSplitSlack of a perfect share;
+// 1 when the tasks already share well (as they do whenever there are many). Decoding one sequence
+// (one task per head) or a long prefill of a single head would otherwise leave workers idle.
+// Each range keeps at least kMinSplitKeys keys, so that the states' combination stays small
+// against the work.
+int64_t KvSplits(int64_t tasks, int threads, int64_t nk, int64_t bk);
+
 }  // namespace moa::internal

@@ -53,6 +53,7 @@
 #include "kernels/amx/amx_bf16.h"
 #include "kernels/amx/amx_flash.h"
 #include "kernels/cpu/bf16_dot.h"
+#include "kernels/cpu/decode_gemv-inl.h"
 #include "kernels/cpu/mask_block-inl.h"
 #include "kernels/cpu/simd_gemm-inl.h"
 #include "kernels/pow2_poly.h"
@@ -349,7 +350,7 @@ struct Kernel {
       const int64_t keys = KeysSeen(i0 + i + chunk_rows - 1, j0, cols);
       if (keys <= 0) continue;
       const int64_t keys32 = RoundUpTo(keys, 32);
-      A* oc = ot + OtAt(0, i, /*chunk_major=*/true);
+      A* oc = ot + OAt(0, i, OLayout::kChunkMajor);
       AmxScoreTile(krows, ldk, keys32, t.dkp, qp + PairAt(0, i, /*chunk_major=*/true), kAmxChunk,
                    kAmxChunk, AsFloat(sc), kAmxChunk);
       if (!fold_scale) {
@@ -678,22 +679,31 @@ struct Kernel {
     }
   }
 
-  // O^T element (e, i): rows t.ld apart, or chunk-major (the fused AMX path).
-  int64_t OtAt(int64_t e, int64_t i, bool chunk_major) const {
-    return chunk_major ? (i / kAmxChunk * t.dvp + e) * kAmxChunk + i % kAmxChunk : e * t.ld + i;
+  // Where a task's output accumulator keeps element e of query i: O^T with rows t.ld apart (the
+  // SIMD and AVX512-BF16 paths), O^T chunk-major (the fused AMX path), or one query's row after
+  // another, t.dv4 apart (the few-query path).
+  enum class OLayout { kTransposed, kChunkMajor, kRows };
+  int64_t OAt(int64_t e, int64_t i, OLayout layout) const {
+    switch (layout) {
+      case OLayout::kChunkMajor: return (i / kAmxChunk * t.dvp + e) * kAmxChunk + i % kAmxChunk;
+      case OLayout::kRows: return i * t.dv4 + e;
+      case OLayout::kTransposed: break;
+    }
+    return e * t.ld + i;
   }
 
   // Writes queries i0 .. i0 + rows of O^T divided by z (0 for fully masked rows), and the LSE.
   // Output rows of unit stride take a vector of O^T's column at a time (a gather of rows t.ld
   // apart): element by element, with bfloat16 rounding in a call each, this took ~10% of the
-  // bfloat16 kernel's time at n = 512. The AMX path's chunk-major O^T keeps the element loop.
+  // bfloat16 kernel's time at n = 512. The other layouts keep the element loop.
   void WriteRows(int64_t b, int64_t h, int64_t i0, int64_t rows, const A* ot, const A* m,
-                 const A* z, bool write_lse, bool chunk_major = false) const {
+                 const A* z, bool write_lse, OLayout layout = OLayout::kTransposed) const {
     Out* base = static_cast<Out*>(p.o) + b * p.os[0] + h * p.os[1];
     const hn::RebindToSigned<decltype(d)> di;
     using TI = hn::TFromD<decltype(di)>;
     const auto column = hn::Mul(hn::Iota(di, TI(0)), hn::Set(di, static_cast<TI>(t.ld)));
-    const int64_t vector_end = !chunk_major && p.os[3] == 1 ? p.dv / lanes * lanes : 0;
+    const int64_t vector_end =
+        layout == OLayout::kTransposed && p.os[3] == 1 ? p.dv / lanes * lanes : 0;
     for (int64_t i = 0; i < rows; ++i) {
       const A inv = z[i] > 0 ? A(1) / z[i] : A(0);
       Out* row = base + (i0 + i) * p.os[2];
@@ -702,7 +712,7 @@ struct Kernel {
         StoreRow(hn::Mul(hn::GatherIndex(d, ot + e * t.ld + i, column), vinv), row + e);
       }
       for (int64_t e = vector_end; e < p.dv; ++e) {
-        Narrow<Out>(ot[OtAt(e, i, chunk_major)] * inv, row + e * p.os[3]);
+        Narrow<Out>(ot[OAt(e, i, layout)] * inv, row + e * p.os[3]);
       }
       if (write_lse && p.lse) {
         const A lse = z[i] > 0 ? m[i] + std::log(z[i]) : -std::numeric_limits<A>::infinity();
@@ -770,10 +780,22 @@ struct Kernel {
     if (full < rows_pad) pass(full, rows - full, rows_pad - full, cols);
   }
 
-  // One task of the fused kernel: query block qb of head (b, h).
-  void FusedTask(int64_t b, int64_t h, int64_t qb, int worker) const {
+  // One piece of the fused kernel: the keys [kbeg, kend) of query block qb of head (b, h); all
+  // of its keys unless the problem splits them (split-KV, below).
+  void FusedTask(int64_t b, int64_t h, int64_t qb, int64_t piece, int worker) const {
     const int64_t hk = h / (p.q_heads / p.kv_heads);  // GQA: shared key/value head, no copy
     const int64_t i0 = qb * p.bq, rows = std::min(p.bq, p.nq - i0);
+    // Under a causal mask tiles past the keys the block's last query sees are skipped entirely
+    // (half the work for a square causal problem).
+    const int64_t key_end = KeysSeen(i0 + rows - 1, 0, p.nk);
+    // Split r of s takes whole tiles r * tiles / s .. (r + 1) * tiles / s - 1 (maybe none).
+    const int64_t tiles = RoundUpTo(key_end, p.bk) / p.bk, split = piece % p.kv_splits;
+    const int64_t kbeg = tiles * split / p.kv_splits * p.bk;
+    const int64_t kend = std::min(key_end, tiles * (split + 1) / p.kv_splits * p.bk);
+    if (rows <= p.few_query_rows) {
+      FewQueryTask(b, h, hk, i0, rows, kbeg, kend, piece, worker);
+      return;
+    }
     const int64_t rows_pad = RoundUpTo(rows, chunk);
     A* qt = Tile(worker, t.q_off);
     A* kpack = Tile(worker, t.k_off);
@@ -794,11 +816,8 @@ struct Kernel {
     std::fill(ot, ot + t.dvp * t.ld, A(0));
     std::fill(m, m + rows_pad, -std::numeric_limits<A>::infinity());
     std::fill(z, z + rows_pad, A(0));
-    // Under a causal mask tiles past the keys the block's last query sees are skipped entirely
-    // (half the work for a square causal problem).
-    const int64_t key_end = KeysSeen(i0 + rows - 1, 0, p.nk);
-    for (int64_t j0 = 0; j0 < key_end; j0 += p.bk) {
-      const int64_t cols = std::min(p.bk, key_end - j0);
+    for (int64_t j0 = kbeg; j0 < kend; j0 += p.bk) {
+      const int64_t cols = std::min(p.bk, kend - j0);
       if (amx) {
         AmxTile(b, h, hk, i0, rows, j0, cols, reinterpret_cast<const uint32_t*>(qt),
                 reinterpret_cast<uint16_t*>(kpack), reinterpret_cast<uint16_t*>(vpack), st, ot, m,
@@ -814,7 +833,138 @@ struct Kernel {
                z);
     }
     if (amx) AmxRelease();
-    WriteRows(b, h, i0, rows, ot, m, z, /*write_lse=*/true, /*chunk_major=*/amx);
+    FinishPiece(b, h, i0, rows, piece, ot, m, z, amx ? OLayout::kChunkMajor : OLayout::kTransposed);
+  }
+
+  // A block of at most p.few_query_rows queries (decoding): each query meets the key and value
+  // rows along the head dim (decode_gemv-inl.h), so the work is that of its own rows and not of
+  // a whole query chunk, and K and V stream through once per tile. The online softmax runs along
+  // the keys with the exact running maximum as reference. Q rows (times scale) and O rows are
+  // row-major in the task's Q^T and O^T tiles; scores in its S^T tile.
+  void FewQueryTask(int64_t b, int64_t h, int64_t hk, int64_t i0, int64_t rows, int64_t kbeg,
+                    int64_t kend, int64_t piece, int worker) const {
+    A* q = Tile(worker, t.q_off);
+    A* o = Tile(worker, t.o_off);
+    A* m = Tile(worker, t.m_off);
+    A* z = Tile(worker, t.z_off);
+    const In* qbase = static_cast<const In*>(p.q) + b * p.qs[0] + h * p.qs[1];
+    const A scale = static_cast<A>(p.scale);
+    for (int64_t i = 0; i < rows; ++i) {
+      for (int64_t c = 0; c < p.dk; ++c) {
+        q[i * p.dk + c] = Widen<A>(qbase[(i0 + i) * p.qs[2] + c * p.qs[3]]) * scale;
+      }
+    }
+    std::fill(o, o + rows * t.dv4, A(0));
+    std::fill(m, m + rows, -std::numeric_limits<A>::infinity());
+    std::fill(z, z + rows, A(0));
+    for (int64_t j0 = kbeg; j0 < kend; j0 += p.bk) {
+      const int64_t cols = std::min(p.bk, kend - j0);
+      if (p.ks[3] == 1 && p.vs[3] == 1) {  // rows as stored, bfloat16 widened in registers
+        const In* k = static_cast<const In*>(p.k) + b * p.ks[0] + hk * p.ks[1] + j0 * p.ks[2];
+        const In* v = static_cast<const In*>(p.v) + b * p.vs[0] + hk * p.vs[1] + j0 * p.vs[2];
+        FewQueryTile(b, h, i0, rows, j0, cols, k, p.ks[2], v, p.vs[2], worker);
+      } else {
+        int64_t ldk, ldv;
+        const A* k = KRows(b, hk, j0, cols, Tile(worker, t.k_off), &ldk);
+        const A* v = VRows(b, hk, j0, cols, Tile(worker, t.v_off), &ldv);
+        FewQueryTile(b, h, i0, rows, j0, cols, k, ldk, v, ldv, worker);
+      }
+    }
+    FinishPiece(b, h, i0, rows, piece, o, m, z, OLayout::kRows);
+  }
+
+  // Keys [j0, j0 + cols) for each query of a few-query task: scores, mask, online softmax, P V.
+  template <typename T>
+  void FewQueryTile(int64_t b, int64_t h, int64_t i0, int64_t rows, int64_t j0, int64_t cols,
+                    const T* k, int64_t ldk, const T* v, int64_t ldv, int worker) const {
+    const A* q = Tile(worker, t.q_off);
+    A* o = Tile(worker, t.o_off);
+    A* m = Tile(worker, t.m_off);
+    A* z = Tile(worker, t.z_off);
+    A* s = Tile(worker, t.s_off);
+    const A neg_inf = -std::numeric_limits<A>::infinity();
+    const auto log2e = hn::Set(d, A(1.44269504088896340736));
+    for (int64_t i = 0; i < rows; ++i) {
+      const int64_t keys = KeysSeen(i0 + i, j0, cols);
+      if (keys <= 0) continue;
+      DecodeScores(d, q + i * p.dk, k, ldk, keys, p.dk, s);
+      if (p.mask != nullptr) MaskTile(b, h, i0 + i, 1, j0, keys, s, 1);
+      const int64_t keys_pad = RoundUpTo(keys, lanes);
+      std::fill(s + keys, s + keys_pad, neg_inf);  // exp gives exactly 0 there
+      auto vmax = hn::Set(d, neg_inf);
+      for (int64_t j = 0; j < keys_pad; j += lanes) vmax = hn::Max(vmax, hn::Load(d, s + j));
+      const A m_new = std::max(m[i], hn::GetLane(hn::MaxOfLanes(d, vmax)));
+      if (m_new == neg_inf) continue;  // every key so far masked: nothing to add
+      const auto ref2 = hn::Set(d, m_new * A(1.44269504088896340736));
+      auto sum = hn::Zero(d);
+      for (int64_t j = 0; j < keys_pad; j += lanes) {
+        const auto e = Pow2(d, hn::MulSub(hn::Load(d, s + j), log2e, ref2));
+        hn::Store(e, d, s + j);
+        sum = hn::Add(sum, e);
+      }
+      A* orow = o + i * t.dv4;
+      if (m_new != m[i]) {
+        const A alpha = std::exp(m[i] - m_new);  // 0 while m was -inf
+        for (int64_t e = 0; e < p.dv; ++e) orow[e] *= alpha;
+        z[i] *= alpha;
+      }
+      z[i] += hn::GetLane(hn::SumOfLanes(d, sum));
+      m[i] = m_new;
+      DecodePv(d, s, v, ldv, keys, p.dv, orow);
+    }
+  }
+
+  // --- split-KV: several pieces per task, their online-softmax states combined afterwards ---
+
+  // One split's state: m and z of bq_pad queries, then their output rows (dv apart).
+  A* SplitState(int64_t piece) const {
+    return static_cast<A*>(p.split_state) + piece * t.bq_pad * (p.dv + 2);
+  }
+
+  // The end of a piece: the task's output, or, when keys are split, its (m, z, o) state.
+  void FinishPiece(int64_t b, int64_t h, int64_t i0, int64_t rows, int64_t piece, const A* o,
+                   const A* m, const A* z, OLayout layout) const {
+    if (p.kv_splits == 1) {
+      WriteRows(b, h, i0, rows, o, m, z, /*write_lse=*/true, layout);
+      return;
+    }
+    A* state = SplitState(piece);
+    std::copy(m, m + rows, state);
+    std::copy(z, z + rows, state + t.bq_pad);
+    A* orows = state + 2 * t.bq_pad;
+    for (int64_t i = 0; i < rows; ++i) {
+      for (int64_t e = 0; e < p.dv; ++e) orows[i * p.dv + e] = o[OAt(e, i, layout)];
+    }
+  }
+
+  // The output of query block qb of head (b, h) from its splits' states: the online-softmax
+  // states are a monoid (m, z, o) . (m', z', o') = (M, z e^(m - M) + z' e^(m' - M),
+  // o e^(m - M) + o' e^(m' - M)) with M = max(m, m'), so the order and grouping of the key ranges
+  // do not matter (DESIGN.md). A split that saw no key (z = 0) adds nothing.
+  void CombineSplits(int64_t b, int64_t h, int64_t qb, int64_t task, int worker) const {
+    const int64_t i0 = qb * p.bq, rows = std::min(p.bq, p.nq - i0);
+    A* o = Tile(worker, t.o_off);
+    A* m = Tile(worker, t.m_off);
+    A* z = Tile(worker, t.z_off);
+    std::fill(o, o + rows * t.dv4, A(0));
+    for (int64_t i = 0; i < rows; ++i) {
+      A mx = -std::numeric_limits<A>::infinity(), zsum = 0;
+      for (int64_t r = 0; r < p.kv_splits; ++r) {
+        const A* state = SplitState(task * p.kv_splits + r);
+        if (state[t.bq_pad + i] > 0) mx = std::max(mx, state[i]);
+      }
+      for (int64_t r = 0; r < p.kv_splits; ++r) {
+        const A* state = SplitState(task * p.kv_splits + r);
+        if (!(state[t.bq_pad + i] > 0)) continue;
+        const A w = std::exp(state[i] - mx);
+        zsum += state[t.bq_pad + i] * w;
+        const A* orow = state + 2 * t.bq_pad + i * p.dv;
+        for (int64_t e = 0; e < p.dv; ++e) o[i * t.dv4 + e] += orow[e] * w;
+      }
+      m[i] = mx;
+      z[i] = zsum;
+    }
+    WriteRows(b, h, i0, rows, o, m, z, /*write_lse=*/true, OLayout::kRows);
   }
 
   void RunFused() const {
@@ -823,9 +973,17 @@ struct Kernel {
     // Under a causal mask a query block's work grows with its index: the dynamic schedule then
     // hands out the last blocks first (largest first), so that the small ones fill in at the end.
     // In order, 8 blocks on 2 threads finished at 20 block-units of work where 18 suffice.
-    ParallelFor(p.batch * per_batch, p.num_threads, [&](int64_t task, int worker) {
-      const int64_t qb = p.causal ? qblocks - 1 - task % qblocks : task % qblocks;
-      FusedTask(task / per_batch, (task % per_batch) / qblocks, qb, worker);
+    auto block_of = [&](int64_t task) {
+      return p.causal ? qblocks - 1 - task % qblocks : task % qblocks;
+    };
+    const int64_t tasks = p.batch * per_batch;
+    ParallelFor(tasks * p.kv_splits, p.num_threads, [&](int64_t piece, int worker) {
+      const int64_t task = piece / p.kv_splits;
+      FusedTask(task / per_batch, (task % per_batch) / qblocks, block_of(task), piece, worker);
+    });
+    if (p.kv_splits == 1) return;
+    ParallelFor(tasks, p.num_threads, [&](int64_t task, int worker) {
+      CombineSplits(task / per_batch, (task % per_batch) / qblocks, block_of(task), task, worker);
     });
   }
 

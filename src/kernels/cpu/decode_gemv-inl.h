@@ -1,0 +1,140 @@
+// moa — runtime attention (stage: kernels, CPU SIMD through Google Highway): the GEMV
+// micro-kernels of the few-query path (decoding), one Highway target at a time.
+// In: one query row and K rows (scores), or one row of probabilities and V rows (P V), the head
+// dim along the vector lanes. Out: one row of scores, or one output row accumulated in place.
+//
+// Why a second orientation: the tile kernels (simd_gemm-inl.h) put queries along the lanes, so a
+// block of one query computes a whole chunk of them (64 float32 lanes on AVX-512) to keep one;
+// decoding one token then costs what 64 would. Here each key row meets one query along its own
+// length, so the work is 4 nq nk d flops whatever the chunk, and K and V stream through once.
+//
+// K and V are read in their element type T: the accumulator type A itself, or bfloat16 bits
+// (uint16_t) widened to float32 in registers, so bfloat16 rows need no packing pass.
+//
+// Included by kernels/cpu/attention_hwy.cc after hwy/foreach_target.h: the guard below lets it
+// be included once per target.
+#if defined(MOA_KERNELS_CPU_DECODE_GEMV_INL_H_) == defined(HWY_TARGET_TOGGLE)
+#ifdef MOA_KERNELS_CPU_DECODE_GEMV_INL_H_
+#undef MOA_KERNELS_CPU_DECODE_GEMV_INL_H_
+#else
+#define MOA_KERNELS_CPU_DECODE_GEMV_INL_H_
+#endif
+
+#include <cstdint>
+#include <cstring>
+#include <type_traits>
+
+#include "hwy/highway.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace moa::internal {
+namespace HWY_NAMESPACE {
+namespace hn = hwy::HWY_NAMESPACE;
+
+// A vector of A from Lanes(d) consecutive elements of type T (A, or bfloat16 bits for float32).
+template <class D, typename T>
+HWY_INLINE hn::Vec<D> LoadWide(D d, const T* HWY_RESTRICT x) {
+  using A = hn::TFromD<D>;
+  if constexpr (std::is_same_v<T, A>) {
+    return hn::LoadU(d, x);
+  } else {
+    static_assert(std::is_same_v<T, uint16_t> && std::is_same_v<A, float>, "bfloat16 to float32");
+    const hn::RebindToUnsigned<D> du;
+    const hn::Rebind<uint16_t, D> d16;
+    return hn::BitCast(d, hn::ShiftLeft<16>(hn::PromoteTo(du, hn::LoadU(d16, x))));
+  }
+}
+
+template <typename A, typename T>
+HWY_INLINE A WidenOne(T x) {
+  if constexpr (std::is_same_v<T, A>) {
+    return x;
+  } else {
+    const uint32_t bits = static_cast<uint32_t>(x) << 16;  // bfloat16: the top half of a float
+    float f;
+    std::memcpy(&f, &bits, sizeof(f));
+    return f;
+  }
+}
+
+// s[j] = sum_c q[c] * k[j][c] for j < keys, key rows ldk elements apart, as stored (no K^T).
+// Four keys per pass share each loaded q vector and give four independent FMA chains.
+template <class D, typename T, typename A = hn::TFromD<D>>
+HWY_INLINE void DecodeScores(D d, const A* HWY_RESTRICT q, const T* HWY_RESTRICT k, int64_t ldk,
+                             int64_t keys, int64_t dk, A* HWY_RESTRICT s) {
+  using V = hn::Vec<D>;
+  const int64_t n = static_cast<int64_t>(hn::Lanes(d));
+  const int64_t vector_end = dk / n * n;
+  int64_t j = 0;
+  for (; j + 4 <= keys; j += 4) {
+    const T* r[4] = {k + j * ldk, k + (j + 1) * ldk, k + (j + 2) * ldk, k + (j + 3) * ldk};
+    V acc0 = hn::Zero(d), acc1 = hn::Zero(d), acc2 = hn::Zero(d), acc3 = hn::Zero(d);
+    for (int64_t c = 0; c < vector_end; c += n) {
+      const V qv = hn::LoadU(d, q + c);
+      acc0 = hn::MulAdd(qv, LoadWide(d, r[0] + c), acc0);
+      acc1 = hn::MulAdd(qv, LoadWide(d, r[1] + c), acc1);
+      acc2 = hn::MulAdd(qv, LoadWide(d, r[2] + c), acc2);
+      acc3 = hn::MulAdd(qv, LoadWide(d, r[3] + c), acc3);
+    }
+    A sum[4] = {hn::GetLane(hn::SumOfLanes(d, acc0)), hn::GetLane(hn::SumOfLanes(d, acc1)),
+                hn::GetLane(hn::SumOfLanes(d, acc2)), hn::GetLane(hn::SumOfLanes(d, acc3))};
+    for (int64_t c = vector_end; c < dk; ++c) {
+      for (int x = 0; x < 4; ++x) sum[x] += q[c] * WidenOne<A>(r[x][c]);
+    }
+    for (int x = 0; x < 4; ++x) s[j + x] = sum[x];
+  }
+  for (; j < keys; ++j) {
+    const T* r = k + j * ldk;
+    V acc = hn::Zero(d);
+    for (int64_t c = 0; c < vector_end; c += n) {
+      acc = hn::MulAdd(hn::LoadU(d, q + c), LoadWide(d, r + c), acc);
+    }
+    A sum = hn::GetLane(hn::SumOfLanes(d, acc));
+    for (int64_t c = vector_end; c < dk; ++c) sum += q[c] * WidenOne<A>(r[c]);
+    s[j] = sum;
+  }
+}
+
+// o[e] += sum_j p[j] * v[j][e] for e < dv, value rows ldv elements apart. Four output vectors at
+// a time stay in registers over all keys; each key's probability is broadcast once per pass.
+template <class D, typename T, typename A = hn::TFromD<D>>
+HWY_INLINE void DecodePv(D d, const A* HWY_RESTRICT p, const T* HWY_RESTRICT v, int64_t ldv,
+                         int64_t keys, int64_t dv, A* HWY_RESTRICT o) {
+  using V = hn::Vec<D>;
+  const int64_t n = static_cast<int64_t>(hn::Lanes(d));
+  int64_t e = 0;
+  for (; e + 4 * n <= dv; e += 4 * n) {
+    V acc0 = hn::LoadU(d, o + e), acc1 = hn::LoadU(d, o + e + n);
+    V acc2 = hn::LoadU(d, o + e + 2 * n), acc3 = hn::LoadU(d, o + e + 3 * n);
+    for (int64_t j = 0; j < keys; ++j) {
+      const V pj = hn::Set(d, p[j]);
+      const T* r = v + j * ldv + e;
+      acc0 = hn::MulAdd(pj, LoadWide(d, r), acc0);
+      acc1 = hn::MulAdd(pj, LoadWide(d, r + n), acc1);
+      acc2 = hn::MulAdd(pj, LoadWide(d, r + 2 * n), acc2);
+      acc3 = hn::MulAdd(pj, LoadWide(d, r + 3 * n), acc3);
+    }
+    hn::StoreU(acc0, d, o + e);
+    hn::StoreU(acc1, d, o + e + n);
+    hn::StoreU(acc2, d, o + e + 2 * n);
+    hn::StoreU(acc3, d, o + e + 3 * n);
+  }
+  for (; e + n <= dv; e += n) {
+    V acc = hn::LoadU(d, o + e);
+    for (int64_t j = 0; j < keys; ++j) {
+      acc = hn::MulAdd(hn::Set(d, p[j]), LoadWide(d, v + j * ldv + e), acc);
+    }
+    hn::StoreU(acc, d, o + e);
+  }
+  for (; e < dv; ++e) {
+    A sum = o[e];
+    for (int64_t j = 0; j < keys; ++j) sum += p[j] * WidenOne<A>(v[j * ldv + e]);
+    o[e] = sum;
+  }
+}
+
+}  // namespace HWY_NAMESPACE
+}  // namespace moa::internal
+HWY_AFTER_NAMESPACE();
+
+#endif  // MOA_KERNELS_CPU_DECODE_GEMV_INL_H_
