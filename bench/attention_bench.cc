@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "kernels/attention_problem.h"
 #include "moa/attention.h"
 
 namespace {
@@ -65,6 +66,42 @@ void Args(benchmark::internal::Benchmark* b) {
       for (int64_t t : {1, 2}) b->Args({n, d, t});
   b->Unit(benchmark::kMillisecond)->UseRealTime();
 }
+
+// Decoding and short query blocks: nq queries per head against nk keys (8 heads), on the
+// few-query path or forced onto the tile path, to place FewQueryRows (attention_problem.h).
+// Arguments: nq, nk, d, threads, few (1: the few-query path for every block, 0: never).
+void BM_FewQueries(benchmark::State& state, moa::DType dtype) {
+  const int64_t nq = state.range(0), nk = state.range(1), d = state.range(2), heads = 8;
+  const auto q = Random(dtype, heads * nq * d), k = Random(dtype, heads * nk * d),
+             v = Random(dtype, heads * nk * d);
+  std::vector<unsigned char> o(heads * nq * d * moa::DTypeSize(dtype));
+  moa::AttentionOptions options;
+  options.num_threads = static_cast<int>(state.range(3));
+  moa::internal::SetFewQueryRowsForTest(state.range(4) ? int64_t{1} << 30 : 0);
+  for (auto _ : state) {
+    moa::Attention(moa::Tensor::Bhsd(q.data(), dtype, 1, heads, nq, d),
+                   moa::Tensor::Bhsd(k.data(), dtype, 1, heads, nk, d),
+                   moa::Tensor::Bhsd(v.data(), dtype, 1, heads, nk, d),
+                   moa::Tensor::Bhsd(o.data(), dtype, 1, heads, nq, d), options);
+    benchmark::DoNotOptimize(o.data());
+    benchmark::ClobberMemory();
+  }
+  moa::internal::SetFewQueryRowsForTest(-1);
+  state.counters["FLOP/s"] = benchmark::Counter(4.0 * nq * nk * d * heads,
+                                                benchmark::Counter::kIsIterationInvariantRate);
+}
+
+void FewQueryArgs(benchmark::internal::Benchmark* b) {
+  b->ArgNames({"nq", "nk", "d", "threads", "few"});
+  for (int64_t nq : {1, 2, 4, 8, 16, 32})
+    for (int64_t d : {64, 128})
+      for (int64_t few : {0, 1}) b->Args({nq, 4096, d, 1, few});
+  b->Unit(benchmark::kMicrosecond)->UseRealTime();
+}
+
+BENCHMARK_CAPTURE(BM_FewQueries, float32, moa::DType::kFloat32)->Apply(FewQueryArgs);
+BENCHMARK_CAPTURE(BM_FewQueries, float64, moa::DType::kFloat64)->Apply(FewQueryArgs);
+BENCHMARK_CAPTURE(BM_FewQueries, bfloat16, moa::DType::kBFloat16)->Apply(FewQueryArgs);
 
 BENCHMARK_CAPTURE(BM_Attention, fused/float32, moa::AttentionImpl::kFused, moa::DType::kFloat32)->Apply(Args);
 BENCHMARK_CAPTURE(BM_Attention, naive/float32, moa::AttentionImpl::kNaive, moa::DType::kFloat32)->Apply(Args);

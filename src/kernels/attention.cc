@@ -302,7 +302,7 @@ void Attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& 
                       : internal::KvSplits(tasks, internal::MachineCores(), nk, p.bk);
   }
   const int64_t few_query_rows = internal::few_query_rows_for_test;
-  p.few_query_rows = few_query_rows >= 0 ? few_query_rows : internal::kFewQueryRows;
+  p.few_query_rows = few_query_rows >= 0 ? few_query_rows : internal::FewQueryRows(q.dtype);
   p.num_threads = static_cast<int>(std::clamp<int64_t>(threads, 1, tasks * p.kv_splits));
 
   // All memory the kernels touch besides the tensors is allocated here, before any kernel runs.

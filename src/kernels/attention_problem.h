@@ -65,7 +65,7 @@ struct AttentionProblem {
 enum Bf16Path : int { kBf16Auto = 0, kBf16NoAmx = 1, kBf16Float32 = 2 };
 // Process-wide override of AttentionProblem::bf16_path, for tests.
 void SetBf16PathForTest(int path);
-// Process-wide override of AttentionProblem::few_query_rows (-1: the default, kFewQueryRows), so
+// Process-wide override of AttentionProblem::few_query_rows (-1: the default, FewQueryRows), so
 // tests can run one problem through both paths.
 void SetFewQueryRowsForTest(int64_t rows);
 
@@ -79,8 +79,11 @@ inline int AccBytes(const AttentionProblem& p) { return p.in == DType::kFloat64 
 constexpr int64_t kQueryQuantum = 64;
 
 // Query blocks of at most this many rows take the few-query path (see
-// AttentionProblem::few_query_rows).
-constexpr int64_t kFewQueryRows = 8;
+// AttentionProblem::few_query_rows). Where it overtakes the tile path (moa_kernel_bench
+// --benchmark_filter=FewQueries, 8 heads of 4096 keys, d = 64 and 128, one AVX-512 core): float32
+// 1.6-1.9x faster at 16 queries, level at 32; float64 and bfloat16 (whose tile path has twice the
+// rate on AVX512-BF16) 1.3-1.9x faster at 8, level or slower at 16.
+inline int64_t FewQueryRows(DType in) { return in == DType::kFloat32 ? 16 : 8; }
 
 // Where each tile lives inside one thread's scratch slice (byte offsets, 64-byte aligned). The
 // kernels hold everything transposed, queries along vector lanes: Q^T (dk x bq_pad),

@@ -13,15 +13,16 @@
 
 namespace moa::cli {
 
-// One point of the sweep: an implementation on one (dtype, n = nq = nk, d = dk = dv, threads).
+// One point of the sweep: an implementation on one (dtype, n = nk, nq, d = dk = dv, threads).
 struct Record {
   std::string impl, dtype;
-  int64_t n = 0, d = 0, heads = 0;
+  int64_t n = 0, nq = 0, d = 0, heads = 0;  // nq = n unless --nq
   int threads = 0;
   int64_t block_q = 0, block_k = 0;  // the kernel's blocks (fused: tiles; naive: query blocks)
   bool skipped = false;
   std::string why;
   double median_s = 0, gflops = 0, peak_gflops = 0;
+  double kv_gbps = 0;  // bytes of K and V over the median: what bounds decoding
   double speedup = 0;           // naive median / this median
   double speedup_unfused = 0;   // fused only: the fastest unfused path's median / this median
   double diff_vs_fused = -1;    // unfused paths: relative max-norm difference from fused's output

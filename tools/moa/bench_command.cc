@@ -36,6 +36,7 @@ struct BenchFlags {
   std::string threads = "1,2";
   std::string impl = "fused,naive";
   int64_t heads = 0;  // 0: enough heads for ~4096 query rows per point, at least 1
+  int64_t nq = 0;     // queries per head; 0: nq = n (decoding: 1)
   bool causal = false;
   std::string mask = "none";  // none, bool, additive or padding (MakeBenchMask)
   std::string target = "auto";  // the kernels' SIMD target: auto, avx3, avx2 or portable
@@ -140,10 +141,11 @@ struct BenchMask {
   std::vector<unsigned char> bytes;
   std::optional<Tensor> view;
 };
-BenchMask MakeBenchMask(const std::string& kind, DType dtype, int64_t n, std::mt19937* rng) {
+BenchMask MakeBenchMask(const std::string& kind, DType dtype, int64_t nq, int64_t n,
+                        std::mt19937* rng) {
   BenchMask m;
   if (kind == "none") return m;
-  const int64_t rows = kind == "padding" ? 1 : n;
+  const int64_t rows = kind == "padding" ? 1 : nq;
   Tensor t;
   t.dtype = kind == "additive" ? dtype : DType::kBool;
   t.sizes = {1, 1, rows, n};
@@ -189,6 +191,10 @@ void RunBench(const BenchFlags& flags) {
   }
   UserCheck(flags.heads >= 0, "moa bench: --heads: expected 0 (auto) or a positive count, got ",
             flags.heads);
+  UserCheck(flags.nq >= 0, "moa bench: --nq: expected 0 (nq = n) or a positive count, got ",
+            flags.nq);
+  UserCheck(!flags.report || flags.nq == 0,
+            "moa bench --report: the cost model prices nq = nk; drop --nq");
   UserCheck((flags.block_q == 0) == (flags.block_k == 0),
             "moa bench: --block-q and --block-k: give both or neither");
   const ReportOptions report{flags.machine, flags.report && flags.plots.empty()
@@ -216,26 +222,31 @@ void RunBench(const BenchFlags& flags) {
     for (int64_t d : ds)
       for (DType dtype : dtypes) {
         const int64_t heads = flags.heads > 0 ? flags.heads : std::max<int64_t>(1, 4096 / n);
-        const BenchTensors t(dtype, heads, n, n, d, seed++);
+        const int64_t nq = flags.nq > 0 ? flags.nq : n;
+        const BenchTensors t(dtype, heads, nq, n, d, seed++);
         std::mt19937 mask_rng(seed);
-        const BenchMask mask = MakeBenchMask(flags.mask, dtype, n, &mask_rng);
-        const double flops = 4.0 * n * n * d * heads * (flags.causal ? 0.5 : 1.0);
+        const BenchMask mask = MakeBenchMask(flags.mask, dtype, nq, n, &mask_rng);
+        // Causal (top-left) with nq <= n: query i sees i + 1 keys; nq = n gives n (n + 1) / 2,
+        // counted as half.
+        const double pairs = flags.causal && nq < n ? nq * (nq + 1) / 2.0
+                                                    : nq * n * (flags.causal ? 0.5 : 1.0);
+        const double flops = 4.0 * pairs * d * heads;
         for (int64_t threads : thread_counts) {
           std::vector<unsigned char> fused_out;  // this point's fused output, once timed
           for (const std::string& impl : impls) {
             Record r;
             r.impl = impl;
             r.dtype = DTypeName(dtype);
-            r.n = n, r.d = d, r.heads = heads, r.threads = static_cast<int>(threads);
+            r.n = n, r.nq = nq, r.d = d, r.heads = heads, r.threads = static_cast<int>(threads);
             const bool peer = impl == peer_name;
             if (!peer) {
-              const AttentionBlocks chosen = ChosenBlocks(dtype, heads, n, n, d, d, r.threads);
+              const AttentionBlocks chosen = ChosenBlocks(dtype, heads, nq, n, d, d, r.threads);
               r.block_q = flags.block_q > 0 ? flags.block_q : chosen.block_q;
               r.block_k = flags.block_k > 0 ? flags.block_k : chosen.block_k;
             }
             ++done;
             // The naive path materialises S for one head at a time, the peer for all at once.
-            const double s_gib = static_cast<double>(peer ? heads : 1) * n * n *
+            const double s_gib = static_cast<double>(peer ? heads : 1) * nq * n *
                                  (dtype == DType::kFloat64 ? 8 : 4) / (1 << 30);
             std::ostringstream why;
             if (impl != "fused" && s_gib > flags.naive_max_gib) {
@@ -262,7 +273,7 @@ void RunBench(const BenchFlags& flags) {
             options.block_q = flags.block_q;
             options.block_k = flags.block_k;
             std::unique_ptr<PeerRun> peer_run;
-            if (peer) peer_run = std::make_unique<PeerRun>(t, dtype, heads, n, d, r.threads);
+            if (peer) peer_run = std::make_unique<PeerRun>(t, dtype, heads, nq, n, d, r.threads);
             const auto run = [&] {
               if (peer_run) {
                 (*peer_run)();
@@ -301,6 +312,7 @@ void RunBench(const BenchFlags& flags) {
             r.median_s = Median(times);
             r.reps = static_cast<int>(times.size());
             r.gflops = flops / r.median_s / 1e9;
+            r.kv_gbps = 2.0 * heads * n * d * DTypeSize(dtype) / r.median_s / 1e9;
             if (!peaks.empty()) r.peak_gflops = Median(peaks);
             r.peak_spread = Spread(peaks);
             if (calibrate) {
@@ -321,7 +333,8 @@ void RunBench(const BenchFlags& flags) {
               disagree = disagree || !(r.diff_vs_fused <= Tolerance(dtype, n));
             }
             std::cerr << "[" << done << "/" << total << "] " << r.impl << " " << r.dtype
-                      << " n=" << n << " d=" << d << " threads=" << threads;
+                      << " n=" << n << (nq != n ? " nq=" + std::to_string(nq) : "") << " d=" << d
+                      << " threads=" << threads;
             if (peer) {
               std::cerr << " (" << peer_run->Kernels() << ")";
             } else {
@@ -345,7 +358,7 @@ void RunBench(const BenchFlags& flags) {
   // Speed-ups over the naive row of the same point (1 for naive itself), and of fused over the
   // fastest unfused row (naive or the peer).
   const auto same_point = [](const Record& a, const Record& b) {
-    return !a.skipped && !b.skipped && a.dtype == b.dtype && a.n == b.n && a.d == b.d &&
+    return !a.skipped && !b.skipped && a.dtype == b.dtype && a.n == b.n && a.nq == b.nq && a.d == b.d &&
            a.threads == b.threads;
   };
   for (Record& r : records) {
@@ -365,7 +378,8 @@ void RunBench(const BenchFlags& flags) {
     for (const Record& r : records) {
       if (r.skipped) continue;
       nlohmann::json j = {{"impl", r.impl},       {"dtype", r.dtype},
-                          {"n", r.n},             {"d", r.d},
+                          {"n", r.n},             {"nq", r.nq},
+                          {"d", r.d},             {"kv_gb_per_s", r.kv_gbps},
                           {"threads", r.threads}, {"median_s", r.median_s},
                           {"gflops", r.gflops},   {"peak_gflops", r.peak_gflops},
                           {"heads", r.heads},     {"batch", 1},
@@ -402,13 +416,16 @@ void RunBench(const BenchFlags& flags) {
             << (flags.mask == "none" ? (flags.causal ? "" : "no mask")
                                      : std::string(flags.causal ? ", " : "") + "--mask " +
                                            flags.mask + " (flops counted in full)")
-            << ", GFLOP/s = 4*n*n*d*heads / median; peak = measured in this run (FMA; bfloat16: "
-            << Bf16GemmPath() << ")\n";
+            << ", GFLOP/s = 4*nq*n*d*heads / median (nq = "
+            << (flags.nq > 0 ? std::to_string(flags.nq) : std::string("n"))
+            << " queries per head); peak = measured in this run (FMA; bfloat16: " << Bf16GemmPath()
+            << ")" << (flags.nq > 0 ? "; K,V GB/s = bytes of K and V / median" : "") << "\n";
   std::cout << std::left << std::setw(7) << "impl" << std::setw(10) << "dtype" << std::right
             << std::setw(7) << "n" << std::setw(5) << "d" << std::setw(6) << "heads" << std::setw(4)
             << "thr" << std::setw(12) << "median_s" << std::setw(10) << "GFLOP/s" << std::setw(9)
             << "peak" << std::setw(8) << "%peak" << std::setw(10) << "vs_naive" << std::setw(12)
-            << "vs_unfused" << std::setw(12) << "diff_fused" << "\n";
+            << "vs_unfused" << std::setw(12) << "diff_fused"
+            << (flags.nq > 0 ? "   K,V GB/s" : "") << "\n";
   for (const Record& r : records) {
     std::cout << std::left << std::setw(7) << r.impl << std::setw(10) << r.dtype << std::right
               << std::setw(7) << r.n << std::setw(5) << r.d << std::setw(6) << r.heads
@@ -433,7 +450,10 @@ void RunBench(const BenchFlags& flags) {
     if (r.diff_vs_fused >= 0) {
       std::cout << std::setw(12) << std::scientific << std::setprecision(1) << r.diff_vs_fused
                 << std::fixed;
+    } else if (flags.nq > 0) {
+      std::cout << std::setw(12) << "-";
     }
+    if (flags.nq > 0) std::cout << std::setw(11) << std::setprecision(1) << r.kv_gbps;
     std::cout << "\n";
   }
   if (flags.report) {
@@ -473,6 +493,10 @@ void AddBench(CLI::App& app) {
   bench->add_option("--impl", flags->impl,
                     std::string("fused,naive") + (*PeerName() != '\0' ? "," : "") + PeerName() +
                         " (the unfused peer: " + PeerDescription() + ")")
+      ->capture_default_str();
+  bench->add_option("--nq", flags->nq,
+                    "queries per head against n keys (0: nq = n; 1: decoding one token); with it "
+                    "the table adds the rate at which K and V were read")
       ->capture_default_str();
   bench->add_option("--heads", flags->heads, "heads per point (0: max(1, 4096/n))")
       ->capture_default_str();

@@ -20,11 +20,12 @@ std::string PeerDescription();
 // "" when the peer computes `dtype`, else the reason it does not.
 std::string PeerUnsupported(DType dtype);
 
-// The peer prepared for one point: primitives created and S (heads × n × n float32) allocated once,
+// The peer prepared for one point: primitives created and S (heads × nq × nk float32) allocated once,
 // so that a call times only the computation. Writes its output into t.o.
 class PeerRun {
  public:
-  PeerRun(const BenchTensors& t, DType dtype, int64_t heads, int64_t n, int64_t d, int threads);
+  PeerRun(const BenchTensors& t, DType dtype, int64_t heads, int64_t nq, int64_t nk, int64_t d,
+          int threads);
   ~PeerRun();
   void operator()();
   // The implementations the library chose for the three steps (e.g. "brg:avx512_core_amx").

@@ -11,7 +11,7 @@ std::string PeerDescription() {
   return "no peer: moa was built without oneDNN (install Debian's libdnnl-dev and rebuild)";
 }
 std::string PeerUnsupported(DType) { return PeerDescription(); }
-PeerRun::PeerRun(const BenchTensors&, DType, int64_t, int64_t, int64_t, int) {
+PeerRun::PeerRun(const BenchTensors&, DType, int64_t, int64_t, int64_t, int64_t, int) {
   throw Error("moa bench: " + PeerDescription());
 }
 PeerRun::~PeerRun() = default;

@@ -59,22 +59,23 @@ std::string PeerUnsupported(DType dtype) {
   return dtype == DType::kFloat64 ? "oneDNN has no float64 matmul on CPUs" : "";
 }
 
-PeerRun::PeerRun(const BenchTensors& t, DType dtype, int64_t heads, int64_t n, int64_t d,
-                 int threads)
+PeerRun::PeerRun(const BenchTensors& t, DType dtype, int64_t heads, int64_t nq, int64_t nk,
+                 int64_t d, int threads)
     : state_(std::make_unique<State>()) {
   UserCheck(PeerUnsupported(dtype).empty(), "moa bench: --impl onednn: ", PeerUnsupported(dtype));
   State& st = *state_;
   st.threads = threads;
   const memory::data_type dt = DnnlType(dtype), f32 = memory::data_type::f32;
-  const memory::desc q_md({heads, n, d}, dt, tag::abc);
-  const memory::desc kt_md({heads, d, n}, dt, tag::acb);  // k (heads, n, d) read as kᵀ
-  const memory::desc v_md({heads, n, d}, dt, tag::abc);
-  const memory::desc s_md({heads, n, n}, f32, tag::abc);
-  const memory::desc p_md({heads, n, n}, dt, tag::abc);
+  const memory::desc q_md({heads, nq, d}, dt, tag::abc);
+  const memory::desc kt_md({heads, d, nk}, dt, tag::acb);  // k (heads, nk, d) read as kᵀ
+  const memory::desc v_md({heads, nk, d}, dt, tag::abc);
+  const memory::desc o_md({heads, nq, d}, dt, tag::abc);
+  const memory::desc s_md({heads, nq, nk}, f32, tag::abc);
+  const memory::desc p_md({heads, nq, nk}, dt, tag::abc);
   st.q = memory(q_md, st.engine, t.q.data);
   st.kt = memory(kt_md, st.engine, t.k.data);
   st.v = memory(v_md, st.engine, t.v.data);
-  st.o = memory(v_md, st.engine, t.o.data);
+  st.o = memory(o_md, st.engine, t.o.data);
   st.s = memory(s_md, st.engine);  // oneDNN allocates
   st.p = dtype == DType::kBFloat16 ? memory(p_md, st.engine) : st.s;
 
@@ -84,7 +85,7 @@ PeerRun::PeerRun(const BenchTensors& t, DType dtype, int64_t heads, int64_t n, i
                                            st.engine);
   const dnnl::softmax_forward::primitive_desc sm_pd(
       dnnl::softmax_forward::desc(dnnl::prop_kind::forward_inference, s_md, 2), st.engine);
-  const dnnl::matmul::primitive_desc pv_pd(dnnl::matmul::desc(p_md, v_md, v_md), st.engine);
+  const dnnl::matmul::primitive_desc pv_pd(dnnl::matmul::desc(p_md, v_md, o_md), st.engine);
   st.qk = dnnl::matmul(qk_pd);
   st.softmax = dnnl::softmax_forward(sm_pd);
   st.pv = dnnl::matmul(pv_pd);
