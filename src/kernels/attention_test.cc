@@ -450,7 +450,8 @@ TEST(AttentionTest, HeadDim128) {
 // first) and BSHD, GQA, both causal alignments, masks with broadcasts and fully masked rows.
 TEST(AttentionTest, FewQueryPathForEveryOption) {
   struct Shape { int64_t nq, nk, dk, dv; };
-  const std::vector<Shape> shapes = {{1, 1, 1, 1}, {1, 5, 17, 20}, {3, 100, 33, 9}, {8, 333, 64, 64}};
+  const std::vector<Shape> shapes = {
+      {1, 1, 1, 1}, {1, 5, 17, 20}, {3, 100, 33, 9}, {8, 333, 64, 64}, {2, 70, 40, 200}};
   for (auto t : AllTypes())
     for (int64_t few : {int64_t{0}, int64_t{1} << 30})
       for (const Shape& s : shapes) {

@@ -69,6 +69,7 @@ constexpr int64_t kGroup = 4;  // key rows per step of the bfloat16 pair kernels
 // How far (natural log units) a query's maximum may rise before the online softmax moves its
 // reference and rescales z and O^T: probabilities stay below e^8 ~ 3e3, far from overflow.
 constexpr double kRescaleSlack = 8.0;
+constexpr int64_t kFewQueryKeys = 512;  // keys per step of the few-query path (FewQueryTask)
 
 // Element access: bfloat16 travels as its 16 bits (uint16_t).
 template <typename A>
@@ -857,9 +858,14 @@ struct Kernel {
     std::fill(o, o + rows * t.dv4, A(0));
     std::fill(m, m + rows, -std::numeric_limits<A>::infinity());
     std::fill(z, z + rows, A(0));
-    for (int64_t j0 = kbeg; j0 < kend; j0 += p.bk) {
-      const int64_t cols = std::min(p.bk, kend - j0);
-      if (p.ks[3] == 1 && p.vs[3] == 1) {  // rows as stored, bfloat16 widened in registers
+    // Keys per step: the tile path's bk keeps a chunk's scores in L1 beside Q^T, which one query's
+    // row does not need; longer steps run K's and V's streams longer between the softmax passes
+    // (packed K and V rows of a strided input keep bk, the size of their buffers).
+    const bool in_place = p.ks[3] == 1 && p.vs[3] == 1;
+    const int64_t step = in_place ? std::max(p.bk, kFewQueryKeys) : p.bk;
+    for (int64_t j0 = kbeg; j0 < kend; j0 += step) {
+      const int64_t cols = std::min(step, kend - j0);
+      if (in_place) {  // rows as stored, bfloat16 widened in registers
         const In* k = static_cast<const In*>(p.k) + b * p.ks[0] + hk * p.ks[1] + j0 * p.ks[2];
         const In* v = static_cast<const In*>(p.v) + b * p.vs[0] + hk * p.vs[1] + j0 * p.vs[2];
         FewQueryTile(b, h, i0, rows, j0, cols, k, p.ks[2], v, p.vs[2], worker);
