@@ -61,7 +61,8 @@ void DefineAttention(py::module_& m) {
       [](const py::array& q, const py::array& k, const py::array& v, const py::array& out,
          const std::string& dtype, const std::string& out_dtype, const std::optional<py::array>& mask,
          const std::string& mask_dtype, bool is_causal, bool bottom_right, std::optional<double> scale,
-         const std::optional<py::array>& lse, int num_threads, int64_t block_q, int64_t block_k) {
+         const std::optional<py::array>& lse, int num_threads, int64_t block_q, int64_t block_k,
+         int64_t kv_splits) {
         const DType dt = DTypeOf(dtype);
         AttentionOptions o;
         o.scale = scale;
@@ -70,6 +71,7 @@ void DefineAttention(py::module_& m) {
         o.num_threads = num_threads;
         o.block_q = block_q;
         o.block_k = block_k;
+        o.kv_splits = kv_splits;
         if (mask) o.mask = View(*mask, DTypeOf(mask_dtype), "attn_mask");
         if (lse) o.lse = View(*lse, lse->itemsize() == 8 ? DType::kFloat64 : DType::kFloat32, "lse");
         const Tensor tq = View(q, dt, "query"), tk = View(k, dt, "key"), tv = View(v, dt, "value");
@@ -80,7 +82,7 @@ void DefineAttention(py::module_& m) {
       py::arg("q"), py::arg("k"), py::arg("v"), py::arg("out"), py::arg("dtype"), py::arg("out_dtype"),
       py::arg("mask"), py::arg("mask_dtype"), py::arg("is_causal"), py::arg("bottom_right"),
       py::arg("scale"), py::arg("lse"), py::arg("num_threads"), py::arg("block_q"),
-      py::arg("block_k"));
+      py::arg("block_k"), py::arg("kv_splits"));
   m.def("_bfloat16_from_float32", [](py::array_t<float, py::array::c_style | py::array::forcecast> a) {
     py::array_t<uint16_t> out(std::vector<py::ssize_t>(a.shape(), a.shape() + a.ndim()));
     auto* dst = out.mutable_data();

@@ -41,6 +41,7 @@ typedef struct moa_attention_options {
   int32_t impl;
   int64_t block_q; /* query rows per task, a multiple of 64; 0: the cost model's choice */
   int64_t block_k; /* key/value rows per tile, a multiple of 32; 0: the cost model's choice */
+  int64_t kv_splits; /* split-KV ranges per query block; 0: automatic (see AttentionOptions) */
 } moa_attention_options;
 
 enum { MOA_OK = 0, MOA_INVALID_ARGUMENT = 1, MOA_INTERNAL_ERROR = 2 };

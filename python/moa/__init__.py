@@ -120,7 +120,7 @@ def _as_4d(array, lead):
 
 def attention(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None,
               enable_gqa=False, *, causal_alignment="top_left", return_lse=False, num_threads=None,
-              blocks=None):
+              blocks=None, kv_splits=None):
     """softmax(query @ key.transpose(-2, -1) * scale + mask) @ value, as
     torch.nn.functional.scaled_dot_product_attention computes it, on moa's fused CPU kernels.
 
@@ -141,6 +141,9 @@ def attention(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False,
       num_threads: worker threads (default: OMP_NUM_THREADS, else all cores).
       blocks: (query rows per task, key rows per tile), multiples of 64 and 32; default: the cost
         model's choice for this machine and problem.
+      kv_splits: split each query block's keys into this many ranges, run as separate tasks and
+        combined exactly (split-KV); default: split only when there are too few (batch, head,
+        query block) tasks for this machine's cores, as when decoding one sequence.
 
     Returns the output (..., L, Ev) of the same kind as `query` (and the LSE when asked); float32
     for bfloat16 NumPy input is returned as moa.BFloat16 of bfloat16 values.
@@ -155,6 +158,8 @@ def attention(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False,
     if blocks is not None and (not isinstance(blocks, tuple) or len(blocks) != 2
                                or not all(isinstance(b, int) for b in blocks)):
         raise ValueError(f"blocks must be a tuple (block_q, block_k) of ints, got {blocks!r}")
+    if kv_splits is not None and (not isinstance(kv_splits, int) or kv_splits < 1):
+        raise ValueError(f"kv_splits must be a positive int, got {kv_splits!r}")
     torch = _torch()
     q, k, v = _Arg(query, "query", torch), _Arg(key, "key", torch), _Arg(value, "value", torch)
     if not (q.dtype == k.dtype == v.dtype):
@@ -212,7 +217,8 @@ def attention(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False,
         lse4 = np.empty(q4.shape[:3], dtype=np.float64 if q.dtype == "float64" else np.float32)
     _moa._attention(q4, k4, v4, out4, q.dtype, out_dtype, mask4, mask_dtype, bool(is_causal),
                     causal_alignment == "bottom_right", None if scale is None else float(scale), lse4,
-                    0 if num_threads is None else num_threads, *(blocks or (0, 0)))
+                    0 if num_threads is None else num_threads, *(blocks or (0, 0)),
+                    0 if kv_splits is None else kv_splits)
 
     out = out4.reshape(lead_q + (L, v.array.shape[-1]))
     lse = lse4.reshape(lead_q + (L,)) if return_lse else None

@@ -166,3 +166,18 @@ def test_given_blocks_match_the_reference(blocks):
     q, k, v = tensor((1, 2, 130, 16), "float64", gen), tensor((1, 2, 301, 16), "float64", gen), tensor((1, 2, 301, 16), "float64", gen)
     want, _ = reference(q, k, v)
     assert rel_err(moa.attention(q, k, v, blocks=blocks), want) <= TOL["float64"]
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32", "bfloat16"])
+@pytest.mark.parametrize("kv_splits", [None, 1, 3])
+def test_decoding_one_token_with_split_keys(dtype, kv_splits):
+    # One query per head against a long cache (the few-query path), GQA, a bottom-right causal
+    # limit (the token sees every key), keys split into ranges whose states are combined.
+    gen = torch.Generator().manual_seed(4)
+    q = tensor((2, 8, 1, 64), dtype, gen)
+    k, v = tensor((2, 2, 1000, 64), dtype, gen), tensor((2, 2, 1000, 48), dtype, gen)
+    out, lse = moa.attention(q, k, v, enable_gqa=True, is_causal=True,
+                             causal_alignment="bottom_right", kv_splits=kv_splits, return_lse=True)
+    want, want_lse = reference(q, k, v, causal="bottom_right", gqa=True)
+    assert rel_err(out.double(), want) <= TOL[dtype]
+    assert rel_err(lse.double(), want_lse) <= TOL[dtype]

@@ -70,6 +70,7 @@ int moa_attention(const moa_tensor* q, const moa_tensor* k, const moa_tensor* v,
                                                : moa::AttentionImpl::kFused;
       o.block_q = options->block_q;
       o.block_k = options->block_k;
+      o.kv_splits = options->kv_splits;
     }
     moa::Attention(ToTensor(*q), ToTensor(*k), ToTensor(*v), ToTensor(*out), o);
     return MOA_OK;
