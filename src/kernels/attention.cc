@@ -292,8 +292,21 @@ void Attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& 
             "argument 'kv_splits': expected 0 (automatic) or a positive count, got ",
             options.kv_splits);
   const bool naive = options.impl == AttentionImpl::kNaive;
+  const int64_t few_query_rows = internal::few_query_rows_for_test;
+  p.few_query_rows = few_query_rows >= 0 ? few_query_rows : internal::FewQueryRows(q.dtype);
+  // Decoding with GQA: when the one query block takes the few-query path, the query heads that
+  // share a key/value head form one task (as many as fit kQueryQuantum rows), so K and V are read
+  // once for all of them.
+  if (!naive && nq <= p.few_query_rows && nq <= p.bq) {
+    for (int64_t g = hq / hkv; g > 1; --g) {
+      if ((hq / hkv) % g == 0 && g * nq <= internal::kQueryQuantum) {
+        p.head_group = g;
+        break;
+      }
+    }
+  }
   const int64_t qblocks = internal::RoundUpTo(nq, p.bq) / p.bq;
-  const int64_t tasks = naive ? qblocks : batch * hq * qblocks;
+  const int64_t tasks = naive ? qblocks : batch * hq / p.head_group * qblocks;
   // The automatic split follows the machine's cores, not this call's thread count: the split
   // changes the rounding, and results must not depend on the thread count.
   if (!naive) {
@@ -301,8 +314,6 @@ void Attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& 
                       ? std::min(options.kv_splits, internal::RoundUpTo(nk, p.bk) / p.bk)
                       : internal::KvSplits(tasks, internal::MachineCores(), nk, p.bk);
   }
-  const int64_t few_query_rows = internal::few_query_rows_for_test;
-  p.few_query_rows = few_query_rows >= 0 ? few_query_rows : internal::FewQueryRows(q.dtype);
   p.num_threads = static_cast<int>(std::clamp<int64_t>(threads, 1, tasks * p.kv_splits));
 
   // All memory the kernels touch besides the tensors is allocated here, before any kernel runs.

@@ -47,6 +47,10 @@ struct AttentionProblem {
   // Query blocks of at most this many rows take the few-query path (decoding): one query at a time
   // against the key rows, instead of the tile kernels that compute a whole query chunk.
   int64_t few_query_rows = 0;
+  // Query heads per fused task: 1, or, when every query block takes the few-query path and heads
+  // share key/value heads (GQA), a divisor of q_heads / kv_heads, so that the heads sharing K and
+  // V read them once. head_group x (rows of a block) <= kQueryQuantum.
+  int64_t head_group = 1;
   // Split-KV: each query block's keys go to kv_splits pieces (whole tiles each), run as separate
   // tasks; their online-softmax states, in split_state (tasks x kv_splits slots of
   // RoundUpTo(bq, kQueryQuantum) x (dv + 2) accumulator elements), are combined afterwards.

@@ -520,6 +520,29 @@ TEST(AttentionTest, KvSplitsCombineToTheSameResult) {
       }
 }
 
+// Decoding with GQA: the query heads sharing a key/value head run as one task (head_group, up to
+// 64 rows), so each row's head must pick its own Q, mask and output: 16 heads on 1 or 2 key/value
+// heads, 1 to 16 queries (groups of 16, 8 and 4 heads), a mask that differs per head, causal,
+// split keys.
+TEST(AttentionTest, GqaDecodingGroupsHeads) {
+  for (auto t : AllTypes())
+    for (int64_t hkv : {1, 2})
+      for (int64_t nq : {1, 5, 16})
+        for (int64_t splits : {0, 3}) {
+          Case c;
+          c.batch = 2, c.hq = 16, c.hkv = hkv, c.nq = nq, c.nk = 300, c.dk = 32, c.dv = 24;
+          c.few_query_rows = 16;
+          c.kv_splits = splits;
+          c.mask = MaskKind::kBool;
+          c.fully_masked_rows = true;
+          c.causal = true;
+          c.bottom_right = true;
+          SCOPED_TRACE(std::string(DTypeName(t.first)) + " hkv " + std::to_string(hkv) + " nq " +
+                       std::to_string(nq) + " splits " + std::to_string(splits));
+          AttentionCase(Typed(c, t)).CheckAll();
+        }
+}
+
 // The automatic split count: a share of the cores within 15% of even, ranges of >= 256 keys.
 TEST(AttentionTest, KvSplitsShareTheCoresEvenly) {
   EXPECT_EQ(internal::KvSplits(1, 2, 4096, 96), 2);    // one sequence decoding on two cores

@@ -16,7 +16,7 @@ namespace moa::cli {
 // One point of the sweep: an implementation on one (dtype, n = nk, nq, d = dk = dv, threads).
 struct Record {
   std::string impl, dtype;
-  int64_t n = 0, nq = 0, d = 0, heads = 0;  // nq = n unless --nq
+  int64_t n = 0, nq = 0, d = 0, heads = 0, kv_heads = 0;  // nq = n unless --nq
   int threads = 0;
   int64_t block_q = 0, block_k = 0;  // the kernel's blocks (fused: tiles; naive: query blocks)
   bool skipped = false;
@@ -37,11 +37,13 @@ struct Record {
   double inputs_mib = 0;         // q, k, v and o
 };
 
-// Random contiguous (1, heads, n, d) inputs of one dtype, values in [-1, 1], and the output.
+// Random contiguous inputs of one dtype, values in [-1, 1]: q (1, heads, nq, d), k and v
+// (1, kv_heads, nk, d); and the output.
 struct BenchTensors {
   std::vector<unsigned char> qb, kb, vb, ob;
   Tensor q, k, v, o;
-  BenchTensors(DType dtype, int64_t heads, int64_t nq, int64_t nk, int64_t d, uint32_t seed);
+  BenchTensors(DType dtype, int64_t heads, int64_t kv_heads, int64_t nq, int64_t nk, int64_t d,
+               uint32_t seed);
 };
 
 // Runs f until at least min_runs runs and min_time seconds (at most 100 runs); appends the

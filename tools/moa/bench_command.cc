@@ -37,6 +37,7 @@ struct BenchFlags {
   std::string impl = "fused,naive";
   int64_t heads = 0;  // 0: enough heads for ~4096 query rows per point, at least 1
   int64_t nq = 0;     // queries per head; 0: nq = n (decoding: 1)
+  int64_t kv_heads = 0;  // key/value heads, dividing heads (GQA); 0: as many as query heads
   bool causal = false;
   std::string mask = "none";  // none, bool, additive or padding (MakeBenchMask)
   std::string target = "auto";  // the kernels' SIMD target: auto, avx3, avx2 or portable
@@ -195,6 +196,12 @@ void RunBench(const BenchFlags& flags) {
             flags.nq);
   UserCheck(!flags.report || flags.nq == 0,
             "moa bench --report: the cost model prices nq = nk; drop --nq");
+  UserCheck(flags.kv_heads >= 0,
+            "moa bench: --kv-heads: expected 0 (as many as --heads) or a positive count, got ",
+            flags.kv_heads);
+  UserCheck(!flags.report || flags.kv_heads == 0,
+            "moa bench --report: the cost model prices one key/value head per query head; drop "
+            "--kv-heads");
   UserCheck((flags.block_q == 0) == (flags.block_k == 0),
             "moa bench: --block-q and --block-k: give both or neither");
   const ReportOptions report{flags.machine, flags.report && flags.plots.empty()
@@ -223,7 +230,10 @@ void RunBench(const BenchFlags& flags) {
       for (DType dtype : dtypes) {
         const int64_t heads = flags.heads > 0 ? flags.heads : std::max<int64_t>(1, 4096 / n);
         const int64_t nq = flags.nq > 0 ? flags.nq : n;
-        const BenchTensors t(dtype, heads, nq, n, d, seed++);
+        const int64_t kv_heads = flags.kv_heads > 0 ? flags.kv_heads : heads;
+        UserCheck(heads % kv_heads == 0, "moa bench: --kv-heads: expected a divisor of the ", heads,
+                  " query heads, got ", kv_heads);
+        const BenchTensors t(dtype, heads, kv_heads, nq, n, d, seed++);
         std::mt19937 mask_rng(seed);
         const BenchMask mask = MakeBenchMask(flags.mask, dtype, nq, n, &mask_rng);
         // Causal (top-left) with nq <= n: query i sees i + 1 keys; nq = n gives n (n + 1) / 2,
@@ -237,7 +247,8 @@ void RunBench(const BenchFlags& flags) {
             Record r;
             r.impl = impl;
             r.dtype = DTypeName(dtype);
-            r.n = n, r.nq = nq, r.d = d, r.heads = heads, r.threads = static_cast<int>(threads);
+            r.n = n, r.nq = nq, r.d = d, r.heads = heads, r.kv_heads = kv_heads;
+            r.threads = static_cast<int>(threads);
             const bool peer = impl == peer_name;
             if (!peer) {
               const AttentionBlocks chosen = ChosenBlocks(dtype, heads, nq, n, d, d, r.threads);
@@ -255,6 +266,8 @@ void RunBench(const BenchFlags& flags) {
               why << PeerUnsupported(dtype);
             } else if (peer && (flags.causal || mask.view)) {
               why << "the peer runs unmasked attention only";
+            } else if (peer && kv_heads != heads) {
+              why << "the peer runs one key/value head per query head only";
             }
             if (!why.str().empty()) {
               r.skipped = true;
@@ -312,7 +325,7 @@ void RunBench(const BenchFlags& flags) {
             r.median_s = Median(times);
             r.reps = static_cast<int>(times.size());
             r.gflops = flops / r.median_s / 1e9;
-            r.kv_gbps = 2.0 * heads * n * d * DTypeSize(dtype) / r.median_s / 1e9;
+            r.kv_gbps = 2.0 * kv_heads * n * d * DTypeSize(dtype) / r.median_s / 1e9;
             if (!peaks.empty()) r.peak_gflops = Median(peaks);
             r.peak_spread = Spread(peaks);
             if (calibrate) {
@@ -382,7 +395,8 @@ void RunBench(const BenchFlags& flags) {
                           {"d", r.d},             {"kv_gb_per_s", r.kv_gbps},
                           {"threads", r.threads}, {"median_s", r.median_s},
                           {"gflops", r.gflops},   {"peak_gflops", r.peak_gflops},
-                          {"heads", r.heads},     {"batch", 1},
+                          {"heads", r.heads},     {"kv_heads", r.kv_heads},
+                          {"batch", 1},
                           {"causal", flags.causal}, {"mask", flags.mask},
                           {"reps", r.reps},
                           {"block_q", r.block_q}, {"block_k", r.block_k},
@@ -466,16 +480,16 @@ void RunBench(const BenchFlags& flags) {
 
 }  // namespace
 
-BenchTensors::BenchTensors(DType dtype, int64_t heads, int64_t nq, int64_t nk, int64_t d,
-                           uint32_t seed) {
+BenchTensors::BenchTensors(DType dtype, int64_t heads, int64_t kv_heads, int64_t nq, int64_t nk,
+                           int64_t d, uint32_t seed) {
   std::mt19937 rng(seed);
   qb = RandomBytes(dtype, heads * nq * d, &rng);
-  kb = RandomBytes(dtype, heads * nk * d, &rng);
-  vb = RandomBytes(dtype, heads * nk * d, &rng);
+  kb = RandomBytes(dtype, kv_heads * nk * d, &rng);
+  vb = RandomBytes(dtype, kv_heads * nk * d, &rng);
   ob.resize(heads * nq * d * DTypeSize(dtype));
   q = Tensor::Bhsd(qb.data(), dtype, 1, heads, nq, d);
-  k = Tensor::Bhsd(kb.data(), dtype, 1, heads, nk, d);
-  v = Tensor::Bhsd(vb.data(), dtype, 1, heads, nk, d);
+  k = Tensor::Bhsd(kb.data(), dtype, 1, kv_heads, nk, d);
+  v = Tensor::Bhsd(vb.data(), dtype, 1, kv_heads, nk, d);
   o = Tensor::Bhsd(ob.data(), dtype, 1, heads, nq, d);
 }
 
@@ -497,6 +511,10 @@ void AddBench(CLI::App& app) {
   bench->add_option("--nq", flags->nq,
                     "queries per head against n keys (0: nq = n; 1: decoding one token); with it "
                     "the table adds the rate at which K and V were read")
+      ->capture_default_str();
+  bench->add_option("--kv-heads", flags->kv_heads,
+                    "key/value heads, a divisor of the heads (grouped-query attention); 0: one "
+                    "per query head")
       ->capture_default_str();
   bench->add_option("--heads", flags->heads, "heads per point (0: max(1, 4096/n))")
       ->capture_default_str();

@@ -61,7 +61,7 @@ cost::TileCost MeasureTileCost(DType dtype, int64_t d, int64_t bq, int64_t bk, i
     for (int w = 0; w < threads; ++w) {
       workers.emplace_back([&, w] {
         try {
-          BenchTensors t(dtype, heads, bq, tiles * bk, d, 7 + w);
+          BenchTensors t(dtype, heads, heads, bq, tiles * bk, d, 7 + w);
           AttentionOptions options;
           options.num_threads = 1;
           options.block_q = bq;

@@ -840,24 +840,26 @@ struct Kernel {
   // A block of at most p.few_query_rows queries (decoding): each query meets the key and value
   // rows along the head dim (decode_gemv-inl.h), so the work is that of its own rows and not of
   // a whole query chunk, and K and V stream through once per tile. The online softmax runs along
-  // the keys with the exact running maximum as reference. Q rows (times scale) and O rows are
-  // row-major in the task's Q^T and O^T tiles; scores in its S^T tile.
+  // the keys with the exact running maximum as reference. The task takes the block's queries of
+  // p.head_group heads from h on, which share key/value head hk (GQA): row r is query
+  // i0 + r % rows of head h + r / rows, so the shared K and V are read once for all of them. Q rows
+  // (times scale) and O rows are row-major in the task's Q^T and O^T tiles; scores in its S^T tile.
   void FewQueryTask(int64_t b, int64_t h, int64_t hk, int64_t i0, int64_t rows, int64_t kbeg,
                     int64_t kend, int64_t piece, int worker) const {
     A* q = Tile(worker, t.q_off);
     A* o = Tile(worker, t.o_off);
     A* m = Tile(worker, t.m_off);
     A* z = Tile(worker, t.z_off);
-    const In* qbase = static_cast<const In*>(p.q) + b * p.qs[0] + h * p.qs[1];
+    const int64_t all_rows = p.head_group * rows;
     const A scale = static_cast<A>(p.scale);
-    for (int64_t i = 0; i < rows; ++i) {
-      for (int64_t c = 0; c < p.dk; ++c) {
-        q[i * p.dk + c] = Widen<A>(qbase[(i0 + i) * p.qs[2] + c * p.qs[3]]) * scale;
-      }
+    for (int64_t r = 0; r < all_rows; ++r) {
+      const In* qrow = static_cast<const In*>(p.q) + b * p.qs[0] + (h + r / rows) * p.qs[1] +
+                       (i0 + r % rows) * p.qs[2];
+      for (int64_t c = 0; c < p.dk; ++c) q[r * p.dk + c] = Widen<A>(qrow[c * p.qs[3]]) * scale;
     }
-    std::fill(o, o + rows * t.dv4, A(0));
-    std::fill(m, m + rows, -std::numeric_limits<A>::infinity());
-    std::fill(z, z + rows, A(0));
+    std::fill(o, o + all_rows * t.dv4, A(0));
+    std::fill(m, m + all_rows, -std::numeric_limits<A>::infinity());
+    std::fill(z, z + all_rows, A(0));
     // Keys per step: the tile path's bk keeps a chunk's scores in L1 beside Q^T, which one query's
     // row does not need; longer steps run K's and V's streams longer between the softmax passes
     // (packed K and V rows of a strided input keep bk, the size of their buffers).
@@ -879,7 +881,7 @@ struct Kernel {
     FinishPiece(b, h, i0, rows, piece, o, m, z, OLayout::kRows);
   }
 
-  // Keys [j0, j0 + cols) for each query of a few-query task: scores, mask, online softmax, P V.
+  // Keys [j0, j0 + cols) for each row of a few-query task: scores, mask, online softmax, P V.
   template <typename T>
   void FewQueryTile(int64_t b, int64_t h, int64_t i0, int64_t rows, int64_t j0, int64_t cols,
                     const T* k, int64_t ldk, const T* v, int64_t ldv, int worker) const {
@@ -890,11 +892,12 @@ struct Kernel {
     A* s = Tile(worker, t.s_off);
     const A neg_inf = -std::numeric_limits<A>::infinity();
     const auto log2e = hn::Set(d, A(1.44269504088896340736));
-    for (int64_t i = 0; i < rows; ++i) {
-      const int64_t keys = KeysSeen(i0 + i, j0, cols);
+    for (int64_t i = 0; i < p.head_group * rows; ++i) {
+      const int64_t query = i0 + i % rows;
+      const int64_t keys = KeysSeen(query, j0, cols);
       if (keys <= 0) continue;
       DecodeScores(d, q + i * p.dk, k, ldk, keys, p.dk, s);
-      if (p.mask != nullptr) MaskTile(b, h, i0 + i, 1, j0, keys, s, 1);
+      if (p.mask != nullptr) MaskTile(b, h + i / rows, query, 1, j0, keys, s, 1);
       const int64_t keys_pad = RoundUpTo(keys, lanes);
       std::fill(s + keys, s + keys_pad, neg_inf);  // exp gives exactly 0 there
       auto vmax = hn::Set(d, neg_inf);
@@ -922,23 +925,35 @@ struct Kernel {
 
   // --- split-KV: several pieces per task, their online-softmax states combined afterwards ---
 
-  // One split's state: m and z of bq_pad queries, then their output rows (dv apart).
+  // One split's state: m and z of bq_pad rows, then their output rows (dv apart). A task has
+  // head_group x rows <= bq_pad rows (attention.cc).
   A* SplitState(int64_t piece) const {
     return static_cast<A*>(p.split_state) + piece * t.bq_pad * (p.dv + 2);
+  }
+
+  // Query block rows of heads h .. h + head_group - 1, one after the other, to the output: o in
+  // the layout of the path that computed it (several heads only in OLayout::kRows).
+  void WriteHeads(int64_t b, int64_t h, int64_t i0, int64_t rows, const A* o, const A* m,
+                  const A* z, OLayout layout) const {
+    for (int64_t g = 0; g < p.head_group; ++g) {
+      WriteRows(b, h + g, i0, rows, o + OAt(0, g * rows, layout), m + g * rows, z + g * rows,
+                /*write_lse=*/true, layout);
+    }
   }
 
   // The end of a piece: the task's output, or, when keys are split, its (m, z, o) state.
   void FinishPiece(int64_t b, int64_t h, int64_t i0, int64_t rows, int64_t piece, const A* o,
                    const A* m, const A* z, OLayout layout) const {
     if (p.kv_splits == 1) {
-      WriteRows(b, h, i0, rows, o, m, z, /*write_lse=*/true, layout);
+      WriteHeads(b, h, i0, rows, o, m, z, layout);
       return;
     }
+    const int64_t all_rows = p.head_group * rows;
     A* state = SplitState(piece);
-    std::copy(m, m + rows, state);
-    std::copy(z, z + rows, state + t.bq_pad);
+    std::copy(m, m + all_rows, state);
+    std::copy(z, z + all_rows, state + t.bq_pad);
     A* orows = state + 2 * t.bq_pad;
-    for (int64_t i = 0; i < rows; ++i) {
+    for (int64_t i = 0; i < all_rows; ++i) {
       for (int64_t e = 0; e < p.dv; ++e) orows[i * p.dv + e] = o[OAt(e, i, layout)];
     }
   }
@@ -949,11 +964,12 @@ struct Kernel {
   // do not matter (DESIGN.md). A split that saw no key (z = 0) adds nothing.
   void CombineSplits(int64_t b, int64_t h, int64_t qb, int64_t task, int worker) const {
     const int64_t i0 = qb * p.bq, rows = std::min(p.bq, p.nq - i0);
+    const int64_t all_rows = p.head_group * rows;
     A* o = Tile(worker, t.o_off);
     A* m = Tile(worker, t.m_off);
     A* z = Tile(worker, t.z_off);
-    std::fill(o, o + rows * t.dv4, A(0));
-    for (int64_t i = 0; i < rows; ++i) {
+    std::fill(o, o + all_rows * t.dv4, A(0));
+    for (int64_t i = 0; i < all_rows; ++i) {
       A mx = -std::numeric_limits<A>::infinity(), zsum = 0;
       for (int64_t r = 0; r < p.kv_splits; ++r) {
         const A* state = SplitState(task * p.kv_splits + r);
@@ -970,12 +986,13 @@ struct Kernel {
       m[i] = mx;
       z[i] = zsum;
     }
-    WriteRows(b, h, i0, rows, o, m, z, /*write_lse=*/true, OLayout::kRows);
+    WriteHeads(b, h, i0, rows, o, m, z, OLayout::kRows);
   }
 
   void RunFused() const {
     const int64_t qblocks = RoundUpTo(p.nq, p.bq) / p.bq;
-    const int64_t per_batch = p.q_heads * qblocks;
+    // A task is query block qb of head_group heads from h = (task % per_batch) / qblocks * group.
+    const int64_t group = p.head_group, per_batch = p.q_heads / group * qblocks;
     // Under a causal mask a query block's work grows with its index: the dynamic schedule then
     // hands out the last blocks first (largest first), so that the small ones fill in at the end.
     // In order, 8 blocks on 2 threads finished at 20 block-units of work where 18 suffice.
@@ -985,11 +1002,13 @@ struct Kernel {
     const int64_t tasks = p.batch * per_batch;
     ParallelFor(tasks * p.kv_splits, p.num_threads, [&](int64_t piece, int worker) {
       const int64_t task = piece / p.kv_splits;
-      FusedTask(task / per_batch, (task % per_batch) / qblocks, block_of(task), piece, worker);
+      FusedTask(task / per_batch, (task % per_batch) / qblocks * group, block_of(task), piece,
+                worker);
     });
     if (p.kv_splits == 1) return;
     ParallelFor(tasks, p.num_threads, [&](int64_t task, int worker) {
-      CombineSplits(task / per_batch, (task % per_batch) / qblocks, block_of(task), task, worker);
+      CombineSplits(task / per_batch, (task % per_batch) / qblocks * group, block_of(task), task,
+                    worker);
     });
   }
 
