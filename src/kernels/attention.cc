@@ -98,6 +98,9 @@ std::atomic<int64_t> few_query_rows_for_test{-1};
 }  // namespace
 void SetBf16PathForTest(int path) { bf16_path_for_test = path; }
 void SetFewQueryRowsForTest(int64_t rows) { few_query_rows_for_test = rows; }
+int64_t FewQueryRows(DType in) {
+  return in == DType::kBFloat16 ? 8 : FusedChunkQueries(in) / 4;
+}
 }  // namespace internal
 
 namespace {

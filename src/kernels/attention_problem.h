@@ -82,12 +82,6 @@ inline int AccBytes(const AttentionProblem& p) { return p.in == DType::kFloat64 
 // vectors at a time, and 4 x 16 float32 lanes (AVX-512) = 64; every narrower target divides it.
 constexpr int64_t kQueryQuantum = 64;
 
-// Query blocks of at most this many rows take the few-query path (see
-// AttentionProblem::few_query_rows). Where it overtakes the tile path (moa_kernel_bench
-// --benchmark_filter=FewQueries, 8 heads of 4096 keys, d = 64 and 128, one AVX-512 core): float32
-// 1.6-1.9x faster at 16 queries, level at 32; float64 and bfloat16 (whose tile path has twice the
-// rate on AVX512-BF16) 1.3-1.9x faster at 8, level or slower at 16.
-inline int64_t FewQueryRows(DType in) { return in == DType::kFloat32 ? 16 : 8; }
 
 // Where each tile lives inside one thread's scratch slice (byte offsets, 64-byte aligned). The
 // kernels hold everything transposed, queries along vector lanes: Q^T (dk x bq_pad),
@@ -144,6 +138,16 @@ const char* AttentionTargetName();
 // (4 vectors on AVX-512: 32 float64 or 64 float32; 2 on narrower targets), for accumulators of
 // type `acc` (kFloat64 or kFloat32).
 int64_t FusedChunkQueries(DType acc);
+// Query blocks of at most this many rows take the few-query path (AttentionProblem::
+// few_query_rows), for inputs of `in` on the target the kernels dispatch to now. The tile path
+// computes whole chunks of queries, so the few-query path wins where a block is a small part of a
+// chunk. Measured (moa_kernel_bench --benchmark_filter=FewQueries, and moa bench --nq Q --target
+// avx2 against the naive path's tile kernels; 8 heads of 4096 keys, d = 64 and 128, one core):
+// AVX-512 float32 (chunk 64) 1.6-1.9x faster at 16 queries, level at 32; float64 (chunk 32)
+// 1.3-1.9x at 8, level or slower at 16; AVX2 float32 (chunk 16) faster at 4 and 8, slower at 16;
+// AVX2 float64 (chunk 8) faster at 2, mixed at 4. So a quarter of a chunk. bfloat16: 8 (its
+// AVX512-BF16 tile path has twice the float32 rate; on AVX2 the few-query path was faster up to 8).
+int64_t FewQueryRows(DType in);
 // Queries per chunk in the loop order the fused kernel runs for inputs of `dtype` (the cost
 // model's Form::kLiftedChunks): FusedChunkQueries for float32 and float64; for bfloat16 kAmxChunk
 // on AMX, else the float32 chunk. The AVX512-BF16 pair kernels run both GEMMs chunk by chunk of
