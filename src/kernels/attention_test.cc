@@ -588,6 +588,15 @@ TEST(AttentionTest, EverySimdTarget) {
       c.mask = MaskKind::kBool;
       c.mask_sizes = {33, 77};
       AttentionCase(Typed(c, t)).CheckAll();
+      // Decoding: the few-query path's GEMV kernels (head-dim tails on every vector width), GQA
+      // heads grouped in one task, split keys.
+      Case few;
+      few.batch = 1, few.hq = 4, few.hkv = 2, few.nq = 3, few.nk = 300, few.dk = 20, few.dv = 37;
+      few.few_query_rows = 8;
+      few.kv_splits = 2;
+      few.mask = MaskKind::kAdditive;
+      few.mask_sizes = {4, 3, 300};
+      AttentionCase(Typed(few, t)).CheckAll();
     }
     ++tested;
   }
