@@ -202,9 +202,12 @@ void ExpectBf16OutputIsFloat32Rounded(Layout layout, int64_t dv, AttentionImpl i
 // On every SIMD target this CPU runs: vectors of 4 (portable) to 16 float32 lanes.
 TEST(AttentionBf16Test, OutputIsTheFloat32OutputRounded) {
   const int64_t portable = HWY_SCALAR | HWY_EMU128;
+  const int64_t cpu = testing_util::CpuSimdTargets();
+  int tested = 0;
   for (const int64_t target : {portable, int64_t{HWY_AVX2}, int64_t{HWY_AVX3}}) {
-    if (target != portable && !(hwy::SupportedTargets() & target)) continue;
+    if (target != portable && !(cpu & target)) continue;
     hwy::SetSupportedTargetsForTest(target);
+    ++tested;
     for (const Layout layout : {Layout::kBhsd, Layout::kStrided})
       for (const int64_t dv : {5, 16, 40, 128})
         for (const AttentionImpl impl : {AttentionImpl::kFused, AttentionImpl::kNaive}) {
@@ -215,6 +218,7 @@ TEST(AttentionBf16Test, OutputIsTheFloat32OutputRounded) {
         }
   }
   hwy::SetSupportedTargetsForTest(0);
+  EXPECT_EQ(tested, 1 + !!(cpu & HWY_AVX2) + !!(cpu & HWY_AVX3));
 }
 
 // Q's bfloat16 pairs are gathered 16 queries at a time where a row's elements are adjacent, and

@@ -372,14 +372,16 @@ void ExpectMaskBlocksMatchElementByElement() {
 // On AVX-512 and on AVX2 (8 x 8 float32 blocks), where this CPU runs them.
 TEST(AttentionTest, MaskBlocksMatchElementByElement) {
   int tested = 0;
+  const int64_t cpu = testing_util::CpuSimdTargets();
   for (const int64_t target : {int64_t{HWY_AVX2}, int64_t{HWY_AVX3}}) {
-    if (!(hwy::SupportedTargets() & target)) continue;
+    if (!(cpu & target)) continue;
     hwy::SetSupportedTargetsForTest(target);
     SCOPED_TRACE(internal::AttentionTargetName());
     ExpectMaskBlocksMatchElementByElement();
     ++tested;
   }
   hwy::SetSupportedTargetsForTest(0);
+  EXPECT_EQ(tested, !!(cpu & HWY_AVX2) + !!(cpu & HWY_AVX3));
   if (tested == 0) GTEST_SKIP() << "no AVX2 or AVX-512 on this CPU: masks go element by element";
 }
 
@@ -571,8 +573,9 @@ TEST(AttentionTest, SetAttentionKernelTargetRestrictsDispatch) {
 TEST(AttentionTest, EverySimdTarget) {
   int tested = 0;
   const int64_t portable = HWY_SCALAR | HWY_EMU128;
+  const int64_t cpu = testing_util::CpuSimdTargets();
   for (int64_t target : {portable, int64_t{HWY_AVX2}, int64_t{HWY_AVX3}}) {
-    if (target != portable && !(hwy::SupportedTargets() & target)) continue;
+    if (target != portable && !(cpu & target)) continue;
     hwy::SetSupportedTargetsForTest(target);
     const std::string ran = internal::AttentionTargetName();
     SCOPED_TRACE(ran);
@@ -602,6 +605,7 @@ TEST(AttentionTest, EverySimdTarget) {
   }
   hwy::SetSupportedTargetsForTest(0);
   EXPECT_GE(tested, 1);
+  EXPECT_EQ(tested, 1 + !!(cpu & HWY_AVX2) + !!(cpu & HWY_AVX3));
 }
 
 }  // namespace

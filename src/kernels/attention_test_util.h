@@ -11,11 +11,20 @@
 #include <random>
 #include <vector>
 
+#include "hwy/targets.h"
 #include "moa/attention.h"
 
 namespace moa::testing_util {
 
 enum class Layout { kBhsd, kBshd, kStrided };
+
+// The SIMD targets this CPU runs. Read it before looping over hwy::SetSupportedTargetsForTest:
+// once that is set, hwy::SupportedTargets() reports the restricted set, and a loop that asked it
+// for each target ran only the first.
+inline int64_t CpuSimdTargets() {
+  hwy::SetSupportedTargetsForTest(0);
+  return hwy::SupportedTargets();
+}
 
 // Owned, possibly padded memory for a 4-D (or lower rank) tensor plus its view.
 struct HostTensor {
