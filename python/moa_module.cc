@@ -105,17 +105,20 @@ spec::Spec LoadSpec(const std::string& source, bool is_path, const std::string& 
   return spec::Parse(source, "<string>");
 }
 
-std::optional<lift::Tiles> Tiles(const std::optional<std::pair<int64_t, int64_t>>& t) {
+// (Bq, Bk, S) from Python (S = 1 when the caller gave two).
+std::optional<lift::Tiles> Tiles(const std::optional<std::tuple<int64_t, int64_t, int64_t>>& t) {
   if (!t) return std::nullopt;
-  UserCheck(t->first >= 1 && t->second >= 1, "lift: tile sizes must be >= 1, got (", t->first, ", ", t->second, ")");
-  return lift::Tiles{t->first, t->second};
+  const auto [bq, bk, s] = *t;
+  UserCheck(bq >= 1 && bk >= 1, "lift: tile sizes must be >= 1, got (", bq, ", ", bk, ")");
+  UserCheck(s >= 1, "lift: the split count must be >= 1, got ", s);
+  return lift::Tiles{bq, bk, s};
 }
 
 void DefineCompiler(py::module_& m) {
   m.def(
       "_derive",
       [](const std::string& source, bool is_path, const std::string& builtin, bool steps,
-         std::optional<std::pair<int64_t, int64_t>> tiles) {
+         std::optional<std::tuple<int64_t, int64_t, int64_t>> tiles) {
         const driver::Derivation d = driver::Derive(LoadSpec(source, is_path, builtin), {}, Tiles(tiles));
         nlohmann::json j = driver::ToJson(d, steps);
         j["text"] = driver::ToText(d, steps);
@@ -127,7 +130,7 @@ void DefineCompiler(py::module_& m) {
       [](const std::string& source, bool is_path, const std::string& builtin,
          const std::map<std::string, py::array_t<double, py::array::c_style | py::array::forcecast>>& inputs,
          const std::map<std::string, int64_t>& sizes, uint64_t seed,
-         std::optional<std::pair<int64_t, int64_t>> tiles) {
+         std::optional<std::tuple<int64_t, int64_t, int64_t>> tiles) {
         const driver::Derivation d = driver::Derive(LoadSpec(source, is_path, builtin), {}, Tiles(tiles));
         std::map<std::string, Array> arrays;
         for (const auto& [name, a] : inputs) {

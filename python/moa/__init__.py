@@ -290,16 +290,17 @@ def _tiles(lift):
         return None
     if isinstance(lift, int):
         lift = (lift, lift)
-    if not (isinstance(lift, tuple) and len(lift) == 2 and all(isinstance(t, int) for t in lift)):
-        raise TypeError(f"lift: expected (Bq, Bk) as two ints, got {lift!r}")
-    return lift
+    if not (isinstance(lift, tuple) and len(lift) in (2, 3) and all(isinstance(t, int) for t in lift)):
+        raise TypeError(f"lift: expected (Bq, Bk) or (Bq, Bk, S) as ints, got {lift!r}")
+    return lift if len(lift) == 3 else (*lift, 1)
 
 
 def derive(source_or_path=None, *, builtin=None, steps=False, lift=None):
     """Derives a spec (Python source text, a path to a .py file, or builtin=NAME).
 
     lift=(Bq, Bk) also lowers the one-pass ONF with queries and keys lifted to those tiles
-    (`.lifted_onf`); a spec without a softmax-weighted sum then raises ValueError.
+    (`.lifted_onf`); lift=(Bq, Bk, S) with the keys in S ranges whose online-softmax states are
+    combined at the end (split-KV). A spec without a softmax-weighted sum then raises ValueError.
     Returns a Derivation; raises moa.SpecError (a ValueError) pointing at the line and column of
     anything outside the accepted subset."""
     source, is_path, name = _spec_args(source_or_path, builtin)

@@ -91,6 +91,11 @@ def test_lifted_one_pass_agrees_with_three_pass():
     three_pass = moa.run(SPEC, q=q, k=k, v=v)
     one_pass = moa.run(d, q=q, k=k, v=v)
     assert np.max(np.abs(one_pass - three_pass)) <= 1e-12 * np.max(np.abs(three_pass))
+    split = moa.derive(SPEC, lift=(2, 3, 2))  # split-KV: 2 key ranges, combined
+    assert "o_tile" in split.lifted_onf
+    assert np.max(np.abs(moa.run(split, q=q, k=k, v=v) - three_pass)) <= 1e-12 * np.max(np.abs(three_pass))
+    with pytest.raises(ValueError, match="split count must be >= 1"):
+        moa.derive(SPEC, lift=(2, 3, 0))
     with pytest.raises(ValueError, match="cannot lift"):
         moa.derive(builtin="example4_softmax", lift=4)
     with pytest.raises(TypeError, match="lift"):

@@ -41,9 +41,11 @@ TEST(BuiltinSpecs, EveryAttentionVariantHasNoTemporaryArray) {
   for (const std::string& name : spec::BuiltinNames()) {
     const Derivation d = Derive(LoadSpec(name, true));
     EXPECT_TRUE(d.buffers.minimal) << name << ": " << d.buffers.why;
-    for (const dnf::BufferEntry& b : d.buffers.buffers)
-      if (b.role != dnf::BufferRole::kInput && b.role != dnf::BufferRole::kOutput)
+    for (const dnf::BufferEntry& b : d.buffers.buffers) {
+      if (b.role != dnf::BufferRole::kInput && b.role != dnf::BufferRole::kOutput) {
         EXPECT_EQ(b.elements, Extent(1)) << name << " " << b.name;
+      }
+    }
   }
 }
 

@@ -73,9 +73,15 @@ std::string ToText(const Derivation& d, bool steps) {
   os << "\n== ONF (operational normal form)\n" << onf::ToString(d.onf);
   if (d.tiles) {
     os << "\n== lifted ONF: one pass with the online-softmax monoid, queries lifted to <ceil(n/"
-       << d.tiles->query << ") " << d.tiles->query << ">, keys to <ceil(m/" << d.tiles->key << ") "
-       << d.tiles->key << ">; the tiles are its only temporaries\n"
-       << onf::ToString(d.lifted);
+       << d.tiles->query << ") " << d.tiles->query << ">, keys to <ceil(m/";
+    if (d.tiles->splits > 1) {
+      os << d.tiles->splits * d.tiles->key << ") " << d.tiles->splits << " " << d.tiles->key
+         << "> (split-KV: " << d.tiles->splits
+         << " key ranges, each with its own state, combined by the monoid at the end)";
+    } else {
+      os << d.tiles->key << ") " << d.tiles->key << ">";
+    }
+    os << "; the tiles are its only temporaries\n" << onf::ToString(d.lifted);
   }
   return os.str();
 }
@@ -115,7 +121,8 @@ nlohmann::json ToJson(const Derivation& d, bool steps) {
   j["buffers"] = {{"entries", buffers}, {"minimal", d.buffers.minimal}, {"why", d.buffers.why}};
   j["onf"] = {{"text", onf::ToString(d.onf)}};
   if (d.tiles)
-    j["lifted_onf"] = {{"text", onf::ToString(d.lifted)}, {"bq", d.tiles->query}, {"bk", d.tiles->key}};
+    j["lifted_onf"] = {{"text", onf::ToString(d.lifted)}, {"bq", d.tiles->query}, {"bk", d.tiles->key},
+                       {"splits", d.tiles->splits}};
   return j;
 }
 

@@ -51,8 +51,9 @@ struct AttentionProblem {
   // share key/value heads (GQA), a divisor of q_heads / kv_heads, so that the heads sharing K and
   // V read them once. head_group x (rows of a block) <= kQueryQuantum.
   int64_t head_group = 1;
-  // Split-KV: each query block's keys go to kv_splits pieces (whole tiles each), run as separate
-  // tasks; their online-softmax states, in split_state (tasks x kv_splits slots of
+  // Split-KV: each query block's key tiles go to kv_splits pieces (tile t to piece t mod
+  // kv_splits, as the lifted ONF of moa derive --lift BQ,BK,S has them), run as separate tasks;
+  // their online-softmax states, in split_state (tasks x kv_splits slots of
   // RoundUpTo(bq, kQueryQuantum) x (dv + 2) accumulator elements), are combined afterwards.
   int64_t kv_splits = 1;
   void* split_state = nullptr;

@@ -77,11 +77,12 @@ std::optional<SoftmaxSum> MatchSoftmaxSum(const dnf::Output& out, std::string* w
 
 onf::Onf LowerOnePass(const dnf::Dnf& dnf, Tiles tiles, const std::map<std::string, Layout>& layouts) {
   UserCheck(tiles.query >= 1 && tiles.key >= 1, "tile sizes must be >= 1, got Bq=", tiles.query, ", Bk=", tiles.key);
+  UserCheck(tiles.splits >= 1, "the split count must be >= 1, got S=", tiles.splits);
   // Buffers and layouts exactly as the plain lowering has them, then the tiles.
   onf::Onf onf = onf::Lower(dnf, layouts);
   onf.body.clear();
   onf::internal::ExprLowerer lower(onf.buffers, dnf);
-  const int64_t bq = tiles.query, bk = tiles.key;
+  const int64_t bq = tiles.query, bk = tiles.key, splits = tiles.splits;
   const Scalar kMinusInf = dnf::Const(-INFINITY);
 
   for (const dnf::Output& out : dnf.outputs) {
@@ -96,13 +97,23 @@ onf::Onf LowerOnePass(const dnf::Dnf& dnf, Tiles tiles, const std::map<std::stri
     const std::string io = lower.Fresh(i + "o"), ii = lower.Fresh(i + "i");
     const std::string lo = lower.Fresh(match->key_var + "o"), li = lower.Fresh(match->key_var + "i");
     const std::string m_tile = lower.Fresh("m_tile"), z_tile = lower.Fresh("z_tile"), o_tile = lower.Fresh("o_tile");
-    onf.buffers.push_back({m_tile, {bq}, Layout::kRowMajor, onf::Role::kTile});
-    onf.buffers.push_back({z_tile, {bq}, Layout::kRowMajor, onf::Role::kTile});
-    onf.buffers.push_back({o_tile, {bq, dv}, Layout::kRowMajor, onf::Role::kTile});
+    // With S > 1 every tile gains a leading axis of S ranges, indexed by ls.
+    const bool split = splits > 1;
+    const std::string ls = split ? lower.Fresh(match->key_var + "s") : "";
+    auto state_shape = [&](Shape shape) {
+      if (split) shape.insert(shape.begin(), Extent(splits));
+      return shape;
+    };
+    onf.buffers.push_back({m_tile, state_shape({bq}), Layout::kRowMajor, onf::Role::kTile});
+    onf.buffers.push_back({z_tile, state_shape({bq}), Layout::kRowMajor, onf::Role::kTile});
+    onf.buffers.push_back({o_tile, state_shape({bq, dv}), Layout::kRowMajor, onf::Role::kTile});
 
     const Affine row = Affine::Var(io) * Extent(bq) + Affine::Var(ii);
-    const Affine key = Affine::Var(lo) * Extent(bk) + Affine::Var(li);
-    const Affine at_ii = Affine::Var(ii), at_iij = Affine::Var(ii) * dv + Affine::Var(j);
+    // Key l = lo·Bk + li, or with S ranges l = (lo·S + ls)·Bk + li: range ls takes every S-th tile.
+    const Affine key = split ? (Affine::Var(lo) * Extent(splits) + Affine::Var(ls)) * Extent(bk) + Affine::Var(li)
+                             : Affine::Var(lo) * Extent(bk) + Affine::Var(li);
+    const Affine state_row = split ? Affine::Var(ls) * Extent(bq) + Affine::Var(ii) : Affine::Var(ii);
+    const Affine at_ii = state_row, at_iij = state_row * dv + Affine::Var(j);
     const Scalar row_ok = dnf::Binary(BinaryOp::kLess, dnf::IndexValue(row), dnf::SizeValue(n));
     const Scalar key_ok = dnf::Binary(BinaryOp::kLess, dnf::IndexValue(key), dnf::SizeValue(match->keys));
     auto lifted = [&](const Scalar& s) {
@@ -111,8 +122,9 @@ onf::Onf LowerOnePass(const dnf::Dnf& dnf, Tiles tiles, const std::map<std::stri
     auto tile = [](const std::string& t, const Affine& at) { return dnf::FlatLoad(t, at); };
 
     // Start of a query block: m = −∞, z = 0, o = 0 for each of its rows.
-    std::vector<onf::Stmt> init = {onf::Store(m_tile, at_ii, kMinusInf), onf::Store(z_tile, at_ii, dnf::Const(0)),
-                                    onf::Loop(j, dv, {onf::Store(o_tile, at_iij, dnf::Const(0))})};
+    std::vector<onf::Stmt> init_row = {onf::Store(m_tile, at_ii, kMinusInf), onf::Store(z_tile, at_ii, dnf::Const(0)),
+                                        onf::Loop(j, dv, {onf::Store(o_tile, at_iij, dnf::Const(0))})};
+    onf::Stmt init = onf::Loop(ii, bq, {onf::Guard(row_ok, std::move(init_row))});
 
     // One key of one row: fold the score into the row's state with the online-softmax monoid.
     std::vector<onf::Stmt> step;
@@ -137,16 +149,38 @@ onf::Onf LowerOnePass(const dnf::Dnf& dnf, Tiles tiles, const std::map<std::stri
     step.push_back(onf::Store(m_tile, at_ii, dnf::Ref(m_new)));
 
     // Each key/value tile is used by all Bq rows of the query block before the next is read.
-    onf::Stmt key_blocks = onf::Loop(lo, match->keys, {onf::Loop(ii, bq, {onf::Guard(row_ok, {onf::Loop(li, bk, {onf::Guard(key_ok, step)})})})}, bk);
+    onf::Stmt key_blocks = onf::Loop(lo, match->keys, {onf::Loop(ii, bq, {onf::Guard(row_ok, {onf::Loop(li, bk, {onf::Guard(key_ok, step)})})})},
+                                     split ? splits * bk : bk);
+    if (split) {
+      key_blocks = onf::Loop(ls, Extent(splits), {std::move(key_blocks)});
+      init = onf::Loop(ls, Extent(splits), {std::move(init)});
+    }
 
     std::vector<Affine> index;
     for (size_t k = 0; k + 2 < d; ++k) index.push_back(Affine::Var(out.vars[k]));
     index.push_back(row);
     index.push_back(Affine::Var(j));
-    const onf::Stmt finish = onf::Loop(ii, bq, {onf::Guard(row_ok, {onf::Loop(j, dv, {onf::Store(out.name, lower.Gamma(out.name, index),
+    onf::Stmt finish = onf::Loop(ii, bq, {onf::Guard(row_ok, {onf::Loop(j, dv, {onf::Store(out.name, lower.Gamma(out.name, index),
         dnf::Binary(BinaryOp::kDiv, tile(o_tile, at_iij), tile(z_tile, at_ii)))})})});
+    if (split) {
+      // The ranges' states combined by the same monoid: M = max_s m_s, w_s = e^{m_s − M} (0 for a
+      // range that saw only masked keys, m_s = −∞), z = Σ_s z_s·w_s, o = Σ_s o_s·w_s, out = o / z.
+      const std::string mx = lower.Fresh("M"), zs = lower.Fresh("z"), os = lower.Fresh("o");
+      const Scalar m_s = tile(m_tile, at_ii);
+      const Scalar w = dnf::Select(dnf::Binary(BinaryOp::kEqual, m_s, kMinusInf), dnf::Const(0),
+                                   dnf::Unary(UnaryOp::kExp, dnf::Binary(BinaryOp::kSub, m_s, dnf::Ref(mx))));
+      std::vector<onf::Stmt> combine = {
+          onf::Let(mx, kMinusInf),
+          onf::Loop(ls, Extent(splits), {onf::Accum(mx, BinaryOp::kMax, m_s)}),
+          onf::Let(zs, dnf::Const(0)),
+          onf::Loop(ls, Extent(splits), {onf::Accum(zs, BinaryOp::kAdd, dnf::Binary(BinaryOp::kMul, tile(z_tile, at_ii), w))}),
+          onf::Loop(j, dv, {onf::Let(os, dnf::Const(0)),
+                            onf::Loop(ls, Extent(splits), {onf::Accum(os, BinaryOp::kAdd, dnf::Binary(BinaryOp::kMul, tile(o_tile, at_iij), w))}),
+                            onf::Store(out.name, lower.Gamma(out.name, index), dnf::Binary(BinaryOp::kDiv, dnf::Ref(os), dnf::Ref(zs)))})};
+      finish = onf::Loop(ii, bq, {onf::Guard(row_ok, std::move(combine))});
+    }
 
-    onf::Stmt nest = onf::Loop(io, n, {onf::Loop(ii, bq, {onf::Guard(row_ok, init)}), std::move(key_blocks), finish}, bq);
+    onf::Stmt nest = onf::Loop(io, n, {std::move(init), std::move(key_blocks), std::move(finish)}, bq);
     for (size_t k = d - 2; k-- > 0;) nest = onf::Loop(out.vars[k], out.shape[k], {std::move(nest)});
     onf.body.push_back(std::move(nest));
   }

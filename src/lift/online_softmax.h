@@ -22,6 +22,12 @@ namespace moa::lift {
 struct Tiles {
   int64_t query = 64;  // Bq: query rows sharing each key/value tile
   int64_t key = 64;    // Bk: keys per tile
+  // S: split-KV. The key-tile axis is lifted once more, to ⟨⌈m/(S·Bk)⌉ S Bk⟩, and each of the S
+  // ranges folds its keys into a state of its own (tiles of S·(Bq + Bq + Bq·dv) elements), which
+  // the monoid then combines, range by range, into each row's output. The ranges are independent
+  // until the combination: the runtime kernels give them to different threads when there are too
+  // few query blocks to go round (decoding).
+  int64_t splits = 1;
 };
 
 // The parts of a softmax-weighted sum; nullopt (with `why`) when `out` does not have that form.
@@ -34,7 +40,7 @@ struct SoftmaxSum {
 std::optional<SoftmaxSum> MatchSoftmaxSum(const dnf::Output& out, std::string* why);
 
 // Throws moa::Error naming what does not match when an output is not a softmax-weighted sum,
-// or when a tile size is < 1.
+// or when a tile size or the split count is < 1.
 onf::Onf LowerOnePass(const dnf::Dnf& dnf, Tiles tiles, const std::map<std::string, Layout>& layouts = {});
 
 }  // namespace moa::lift

@@ -70,7 +70,8 @@ def liftable(name):
 
 
 RUNS = [(name, None) for name in builtins()] + [(name, "3,4") for name in builtins() if liftable(name)] + \
-       [(name, "1,16") for name in builtins() if liftable(name)]
+       [(name, "1,16") for name in builtins() if liftable(name)] + \
+       [(name, "2,2,3") for name in builtins() if liftable(name)]  # split-KV: 3 key ranges
 
 
 SIZES = [

@@ -151,7 +151,8 @@ void RunSpecCost(const CostFlags& f, int threads) {
   std::vector<std::pair<std::string, cost::Prediction>> rows;
   rows.emplace_back("DNF (ONF)", cost::PredictOnf(machine, d.onf, sizes, dtype, threads, f.b * f.h));
   if (tiles) {
-    rows.emplace_back("lifted " + std::to_string(tiles->query) + "x" + std::to_string(tiles->key),
+    rows.emplace_back("lifted " + std::to_string(tiles->query) + "x" + std::to_string(tiles->key) +
+                          (tiles->splits > 1 ? "x" + std::to_string(tiles->splits) + " split" : ""),
                       cost::PredictOnf(machine, d.lifted, sizes, dtype, threads, f.b * f.h));
   }
   if (f.json) {
@@ -291,7 +292,7 @@ void AddCost(CLI::App& app) {
               "attention, or any spec's ONF");
   f->spec.AddTo(cmd);
   cmd->add_option("--set", f->sets, "a spec's sizes, e.g. --set n=1024,d=64");
-  cmd->add_option("--lift", f->lift, "a spec's lifted form too, with tiles BQ,BK");
+  cmd->add_option("--lift", f->lift, "a spec's lifted form too, with tiles BQ,BK (and S key ranges: BQ,BK,S)");
   cmd->add_option("--n", f->n, "query length")->capture_default_str();
   cmd->add_option("--m", f->m, "key/value length (default: n)");
   cmd->add_option("--dk", f->dk, "query/key head dim")->capture_default_str();

@@ -68,7 +68,9 @@ void AddDerive(CLI::App& app) {
   derive->add_option("--layout", args->layouts, "NAME=row|col: the memory layout of an input or output (default row)");
   derive->add_flag("--list", args->list, "List the built-in specs");
   derive->add_option("--lift", args->lift,
-                     "BQ,BK: also show the one-pass ONF with queries and keys lifted to tiles of BQ and BK");
+                     "BQ,BK[,S]: also show the one-pass ONF with queries and keys lifted to tiles of BQ and "
+                     "BK (with S: the keys in S ranges, each with its own state, combined at the end: "
+                     "split-KV)");
   derive->callback([args] { RunDerive(*args); });
   app.callback([&app, args] {
     if (!app.get_subcommands().empty()) return;

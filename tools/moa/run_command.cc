@@ -88,7 +88,7 @@ void AddRun(CLI::App& app) {
   run->add_option("--output", args->outputs, "FILE.npy, or NAME=FILE.npy when the spec returns several values");
   run->add_option("--seed", args->seed, "Seed for random inputs")->default_val(0);
   run->add_flag("--json", args->json, "Print sizes and outputs as JSON");
-  run->add_option("--lift", args->lift, "BQ,BK: run the one-pass ONF lifted to these tiles instead");
+  run->add_option("--lift", args->lift, "BQ,BK[,S]: run the one-pass ONF lifted to these tiles (and S key ranges) instead");
   run->callback([args] { RunRun(*args); });
 }
 

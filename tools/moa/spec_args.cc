@@ -1,6 +1,7 @@
 #include "spec_args.h"
 
 #include <sstream>
+#include <vector>
 
 #include "moa/error.h"
 #include "spec/builtins.h"
@@ -8,21 +9,27 @@
 namespace moa::cli {
 
 lift::Tiles ParseTiles(const std::string& text) {
-  lift::Tiles t;
-  const size_t comma = text.find(',');
+  // BQ[,BK[,S]]: BK defaults to BQ, S (split-KV ranges) to 1.
+  std::vector<int64_t> values;
   try {
-    size_t used = 0;
-    t.query = std::stoll(text.substr(0, comma), &used);
-    UserCheck(used == (comma == std::string::npos ? text.size() : comma), "");
-    t.key = t.query;
-    if (comma != std::string::npos) {
-      t.key = std::stoll(text.substr(comma + 1), &used);
-      UserCheck(used == text.size() - comma - 1, "");
+    std::stringstream items(text);
+    for (std::string item; std::getline(items, item, ',');) {
+      size_t used = 0;
+      values.push_back(std::stoll(item, &used));
+      UserCheck(used == item.size() && !item.empty(), "");
     }
+    UserCheck(!values.empty() && values.size() <= 3 && text.back() != ',', "");
   } catch (const std::exception&) {
-    throw Error("--lift " + text + ": expected BQ,BK (two positive integers, e.g. 64,64)");
+    throw Error("--lift " + text +
+                ": expected BQ,BK or BQ,BK,S (positive integers: query and key tile sizes, and "
+                "split-KV ranges; e.g. 64,64 or 1,64,4)");
   }
+  lift::Tiles t;
+  t.query = values[0];
+  t.key = values.size() > 1 ? values[1] : t.query;
+  t.splits = values.size() > 2 ? values[2] : 1;
   UserCheck(t.query >= 1 && t.key >= 1, "--lift ", text, ": tile sizes must be >= 1");
+  UserCheck(t.splits >= 1, "--lift ", text, ": the split count S must be >= 1");
   return t;
 }
 

@@ -781,20 +781,19 @@ struct Kernel {
     if (full < rows_pad) pass(full, rows - full, rows_pad - full, cols);
   }
 
-  // One piece of the fused kernel: the keys [kbeg, kend) of query block qb of head (b, h); all
-  // of its keys unless the problem splits them (split-KV, below).
+  // One piece of the fused kernel: query block qb of head (b, h) against every key tile, or,
+  // when the problem splits the keys (split-KV, below), against every kv_splits-th tile from the
+  // piece's own: tile t of S goes to range t mod S, key (lo·S + r)·bk + li, the lifted ONF's
+  // ⟨⌈m/(S·Bk)⌉ S Bk⟩ (moa derive --lift BQ,BK,S).
   void FusedTask(int64_t b, int64_t h, int64_t qb, int64_t piece, int worker) const {
     const int64_t hk = h / (p.q_heads / p.kv_heads);  // GQA: shared key/value head, no copy
     const int64_t i0 = qb * p.bq, rows = std::min(p.bq, p.nq - i0);
     // Under a causal mask tiles past the keys the block's last query sees are skipped entirely
     // (half the work for a square causal problem).
     const int64_t key_end = KeysSeen(i0 + rows - 1, 0, p.nk);
-    // Split r of s takes whole tiles r * tiles / s .. (r + 1) * tiles / s - 1 (maybe none).
-    const int64_t tiles = RoundUpTo(key_end, p.bk) / p.bk, split = piece % p.kv_splits;
-    const int64_t kbeg = tiles * split / p.kv_splits * p.bk;
-    const int64_t kend = std::min(key_end, tiles * (split + 1) / p.kv_splits * p.bk);
+    const int64_t split = piece % p.kv_splits;
     if (rows <= p.few_query_rows) {
-      FewQueryTask(b, h, hk, i0, rows, kbeg, kend, piece, worker);
+      FewQueryTask(b, h, hk, i0, rows, split, key_end, piece, worker);
       return;
     }
     const int64_t rows_pad = RoundUpTo(rows, chunk);
@@ -817,8 +816,8 @@ struct Kernel {
     std::fill(ot, ot + t.dvp * t.ld, A(0));
     std::fill(m, m + rows_pad, -std::numeric_limits<A>::infinity());
     std::fill(z, z + rows_pad, A(0));
-    for (int64_t j0 = kbeg; j0 < kend; j0 += p.bk) {
-      const int64_t cols = std::min(p.bk, kend - j0);
+    for (int64_t j0 = split * p.bk; j0 < key_end; j0 += p.kv_splits * p.bk) {
+      const int64_t cols = std::min(p.bk, key_end - j0);
       if (amx) {
         AmxTile(b, h, hk, i0, rows, j0, cols, reinterpret_cast<const uint32_t*>(qt),
                 reinterpret_cast<uint16_t*>(kpack), reinterpret_cast<uint16_t*>(vpack), st, ot, m,
@@ -844,8 +843,8 @@ struct Kernel {
   // p.head_group heads from h on, which share key/value head hk (GQA): row r is query
   // i0 + r % rows of head h + r / rows, so the shared K and V are read once for all of them. Q rows
   // (times scale) and O rows are row-major in the task's Q^T and O^T tiles; scores in its S^T tile.
-  void FewQueryTask(int64_t b, int64_t h, int64_t hk, int64_t i0, int64_t rows, int64_t kbeg,
-                    int64_t kend, int64_t piece, int worker) const {
+  void FewQueryTask(int64_t b, int64_t h, int64_t hk, int64_t i0, int64_t rows, int64_t split,
+                    int64_t key_end, int64_t piece, int worker) const {
     A* q = Tile(worker, t.q_off);
     A* o = Tile(worker, t.o_off);
     A* m = Tile(worker, t.m_off);
@@ -865,8 +864,8 @@ struct Kernel {
     // (packed K and V rows of a strided input keep bk, the size of their buffers).
     const bool in_place = p.ks[3] == 1 && p.vs[3] == 1;
     const int64_t step = in_place ? std::max(p.bk, kFewQueryKeys) : p.bk;
-    for (int64_t j0 = kbeg; j0 < kend; j0 += step) {
-      const int64_t cols = std::min(step, kend - j0);
+    for (int64_t j0 = split * step; j0 < key_end; j0 += p.kv_splits * step) {
+      const int64_t cols = std::min(step, key_end - j0);
       if (in_place) {  // rows as stored, bfloat16 widened in registers
         const In* k = static_cast<const In*>(p.k) + b * p.ks[0] + hk * p.ks[1] + j0 * p.ks[2];
         const In* v = static_cast<const In*>(p.v) + b * p.vs[0] + hk * p.vs[1] + j0 * p.vs[2];
