@@ -9,6 +9,7 @@
 
 #include "hwy/targets.h"
 #include "kernels/amx/amx_bf16.h"
+#include "kernels/amx/amx_flash.h"
 #include "kernels/attention_problem.h"
 #include "kernels/attention_test_util.h"
 #include "kernels/cpu/bf16_dot.h"
@@ -55,6 +56,7 @@ struct Bf16Case {
   // and O^T are rescaled), and the last keys a query may see carry most of its weight.
   bool rising_keys = false;
   int64_t block_q = 0, block_k = 0;  // 0: the cost model's
+  int64_t kv_splits = 0;             // 0: automatic
 };
 
 double RunAndCompare(const Bf16Case& c, AttentionImpl impl, int threads) {
@@ -94,6 +96,7 @@ double RunAndCompare(const Bf16Case& c, AttentionImpl impl, int threads) {
   o.impl = impl;
   o.block_q = c.block_q;
   o.block_k = c.block_k;
+  o.kv_splits = c.kv_splits;
   Attention(q.view, k.view, v.view, out.view, o);
   const double scale = 1.0 / std::sqrt(static_cast<double>(c.dk));
   const auto ref = testing_util::ReferenceAttention(q, k, v, c.mask ? &mask : nullptr, c.causal,
@@ -120,10 +123,26 @@ double RunAndCompare(const Bf16Case& c, AttentionImpl impl, int threads) {
   return std::max(norm > 0 ? diff / norm : diff, lse_err);
 }
 
+// The bfloat16 GEMM paths, plus the AMX kernels on the scalar model of the tile unit
+// (amx_emulator.h), which runs them on CPUs without AMX.
+constexpr int kAmxEmulated = 3;
+
 class AttentionBf16PathTest : public ::testing::TestWithParam<int> {
  protected:
-  void SetUp() override { internal::SetBf16PathForTest(GetParam()); }
-  void TearDown() override { internal::SetBf16PathForTest(internal::kBf16Auto); }
+  void SetUp() override {
+    if (GetParam() == kAmxEmulated) {
+      if (!internal::CpuHasAvx512Bf16()) GTEST_SKIP() << "the AMX kernels' softmax needs AVX512-BF16";
+      internal::SetAmxEmulationForTest(true);
+      ASSERT_TRUE(internal::AmxAvailable());
+      ASSERT_EQ(internal::FusedLoopChunk(DType::kBFloat16), internal::kAmxChunk);
+    } else {
+      internal::SetBf16PathForTest(GetParam());
+    }
+  }
+  void TearDown() override {
+    internal::SetBf16PathForTest(internal::kBf16Auto);
+    internal::SetAmxEmulationForTest(false);
+  }
 };
 
 TEST_P(AttentionBf16PathTest, MatchesReference) {
@@ -152,6 +171,11 @@ TEST_P(AttentionBf16PathTest, MatchesReference) {
       {1, 1, 1, 1, 1, 7, 5, Layout::kBhsd, false, false, false, DType::kFloat32},
       {1, 3, 3, 150, 40, 33, 17, Layout::kBhsd, true, true, true, DType::kBFloat16},
       {1, 2, 2, 300, 700, 32, 32, Layout::kBhsd, true, false, false, DType::kFloat32},
+      // Split-KV: 3 ranges of every third 64-key tile, pipelined and masked tiles alike.
+      {1, 1, 1, 130, 500, 64, 64, Layout::kBhsd, false, false, false, DType::kFloat32, true, 64,
+       64, 3},
+      {1, 1, 1, 130, 500, 64, 64, Layout::kBhsd, true, true, true, DType::kBFloat16, false, 64, 64,
+       3},
   };
   for (const Bf16Case& c : cases)
     for (AttentionImpl impl : {AttentionImpl::kFused, AttentionImpl::kNaive}) {
@@ -259,11 +283,12 @@ TEST(AttentionBf16Test, QueryPairsPackTheSameFromEveryLayout) {
 
 INSTANTIATE_TEST_SUITE_P(AttentionBf16Paths, AttentionBf16PathTest,
                          ::testing::Values(internal::kBf16Auto, internal::kBf16NoAmx,
-                                           internal::kBf16Float32),
+                                           internal::kBf16Float32, kAmxEmulated),
                          [](const ::testing::TestParamInfo<int>& info) {
                            return std::string(info.param == 0   ? "AmxWhereAvailable"
                                               : info.param == 1 ? "Avx512Bf16WhereAvailable"
-                                                                : "Float32Simd");
+                                              : info.param == 2 ? "Float32Simd"
+                                                                : "AmxEmulated");
                          });
 
 }  // namespace

@@ -5,13 +5,20 @@
 // lanes of the right operand (tiles 6-7). Each step does 4 TDPBF16PS of 16 x 16 x 32 products.
 #include "kernels/amx/amx_bf16.h"
 
+// The namespace of this copy: amx_hardware, or amx_emulated when amx_bf16_emulated.cc includes
+// this file on the scalar model of the tile unit (amx_tile_ops.h); amx_dispatch.cc chooses.
+#ifndef MOA_AMX_IMPL
+#define MOA_AMX_IMPL amx_hardware
+#endif
+
 #if defined(__x86_64__) && defined(__linux__) && !defined(MOA_NO_AMX)
 #include <cpuid.h>
-#include <immintrin.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cstring>
+
+#include "kernels/amx/amx_tile_ops.h"
 
 #define MOA_AMX_TARGET __attribute__((target("amx-tile,amx-bf16,avx512f"), noinline))
 // The GCC 12 tile intrinsics are asm statements that do not tell the compiler which memory they
@@ -19,7 +26,7 @@
 #define MOA_AMX_BARRIER() __asm__ volatile("" ::: "memory")
 #endif
 
-namespace moa::internal {
+namespace moa::internal::MOA_AMX_IMPL {
 
 #ifdef MOA_AMX_TARGET
 
@@ -39,6 +46,9 @@ struct alignas(64) TileConfig {
 }  // namespace
 
 bool AmxAvailable() {
+#ifdef MOA_AMX_EMULATE
+  return true;  // the model runs anywhere; the kernels also ask for AVX512-BF16
+#endif
   static const bool ok = [] {
     unsigned a, b, c, d;
     if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return false;
@@ -209,4 +219,4 @@ double AmxPeakLoop(int64_t) { return 0; }
 
 #endif
 
-}  // namespace moa::internal
+}  // namespace moa::internal::MOA_AMX_IMPL

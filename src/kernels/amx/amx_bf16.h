@@ -36,6 +36,12 @@ void AmxPvTile(const uint16_t* vt, int64_t ldv, int64_t dv32, int64_t keys32,
 void AmxTransposeV(const uint16_t* v, int64_t ldv, int64_t keys, int64_t dv, uint16_t* vt,
                    int64_t ldt);
 
+// Tests only: from now on every function here and in amx_flash.h runs the kernels on a scalar
+// model of the tile unit (amx_emulator.h), and AmxAvailable() says yes, so the AMX path can be
+// checked on CPUs without AMX (it still needs AVX512-BF16, which the kernels check); false
+// returns to the hardware. Not for use while kernels run.
+void SetAmxEmulationForTest(bool on);
+
 // Runs `iters` steps of 4 independent TDPBF16PS on register tiles, loaded once with nonzero data
 // (the peak loop of the benchmark), on the calling thread, configuring and releasing the tiles
 // itself; returns the flops done.

@@ -9,8 +9,13 @@
 // S^T / P^T buffers), so the exp pass of a chunk can be spread over both GEMMs.
 #include "kernels/amx/amx_flash.h"
 
+// The namespace of this copy (see amx_bf16.cc).
+#ifndef MOA_AMX_IMPL
+#define MOA_AMX_IMPL amx_hardware
+#endif
+
 #if defined(__x86_64__) && defined(__linux__) && !defined(MOA_NO_AMX)
-#include <immintrin.h>
+#include "kernels/amx/amx_tile_ops.h"
 
 #include "kernels/cpu/bf16_dot.h"
 #include "kernels/pow2_poly.h"
@@ -26,7 +31,7 @@
 // a compiler barrier keeps the vector loads and stores of the same buffers on their side.
 #define MOA_AMX_BARRIER() __asm__ volatile("" ::: "memory")
 
-namespace moa::internal {
+namespace moa::internal::MOA_AMX_IMPL {
 namespace {
 
 constexpr float kLog2e = 1.44269504088896340736f;
@@ -261,15 +266,15 @@ void AmxFlashKeyTile(const AmxFlashTile& a) {
   }
 }
 
-}  // namespace moa::internal
+}  // namespace moa::internal::MOA_AMX_IMPL
 
 #pragma GCC diagnostic pop
 #pragma GCC pop_options
 
 #else  // no AMX on this platform or build: never available, never called.
 
-namespace moa::internal {
+namespace moa::internal::MOA_AMX_IMPL {
 void AmxFlashKeyTile(const AmxFlashTile&) {}
-}  // namespace moa::internal
+}  // namespace moa::internal::MOA_AMX_IMPL
 
 #endif
