@@ -186,6 +186,12 @@ TEST(AttentionCApiTest, ErrorsBecomeStatusAndMessage) {
   EXPECT_NE(std::string(moa_last_error()).find("'block_k'"), std::string::npos);
   o.block_k = 32;
   EXPECT_EQ(moa_attention(&q, &k, &v, &out, &o), MOA_OK) << moa_last_error();
+  o.impl = MOA_IMPL_FUSED;
+  o.kv_splits = -1;
+  EXPECT_EQ(moa_attention(&q, &k, &v, &out, &o), MOA_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(moa_last_error()).find("'kv_splits'"), std::string::npos);
+  o.kv_splits = 3;
+  EXPECT_EQ(moa_attention(&q, &k, &v, &out, &o), MOA_OK) << moa_last_error();
 }
 
 }  // namespace
