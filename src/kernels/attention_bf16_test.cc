@@ -250,8 +250,12 @@ TEST(AttentionBf16Test, OutputIsTheFloat32OutputRounded) {
 // Rows stored last to first (a negative row stride) go through the gather too; 70 queries leave a
 // tail of 6 past the gathered groups, and dk = 34 an odd number of pairs.
 TEST(AttentionBf16Test, QueryPairsPackTheSameFromEveryLayout) {
+  // Also on the AMX kernels (on the tile unit's model): chunk-major pairs, dk padded to 32.
+  for (const bool amx : {false, true})
   for (const int64_t dk : {34, 64}) {
-    SCOPED_TRACE("dk " + std::to_string(dk));
+    if (amx && !internal::CpuHasAvx512Bf16()) continue;
+    internal::SetAmxEmulationForTest(amx);
+    SCOPED_TRACE("dk " + std::to_string(dk) + (amx ? " AMX" : ""));
     const std::vector<int64_t> sizes = {1, 2, 70, dk};
     std::mt19937 rng(11);
     HostTensor q = MakeTensor(DType::kBFloat16, sizes, Layout::kBhsd);
@@ -278,6 +282,7 @@ TEST(AttentionBf16Test, QueryPairsPackTheSameFromEveryLayout) {
     }
     EXPECT_EQ(outs[1].bytes, outs[0].bytes) << "element-by-element pack";
     EXPECT_EQ(outs[2].bytes, outs[0].bytes) << "rows last to first";
+    internal::SetAmxEmulationForTest(false);
   }
 }
 
