@@ -371,8 +371,8 @@ void RunBench(const BenchFlags& flags) {
   // Speed-ups over the naive row of the same point (1 for naive itself), and of fused over the
   // fastest unfused row (naive or the peer).
   const auto same_point = [](const Record& a, const Record& b) {
-    return !a.skipped && !b.skipped && a.dtype == b.dtype && a.n == b.n && a.nq == b.nq && a.d == b.d &&
-           a.threads == b.threads;
+    return !a.skipped && !b.skipped && a.dtype == b.dtype && a.n == b.n && a.nq == b.nq &&
+           a.d == b.d && a.threads == b.threads;
   };
   for (Record& r : records) {
     double best_unfused = 0;

@@ -4,6 +4,8 @@
 
 #include <cstring>
 
+#include "moa/attention.h"
+
 namespace moa::internal::amx_emulator {
 namespace {
 
@@ -19,10 +21,7 @@ thread_local TileState state;
 float Bf16(const unsigned char* p) {
   uint16_t b;
   std::memcpy(&b, p, 2);
-  const uint32_t bits = static_cast<uint32_t>(b) << 16;
-  float f;
-  std::memcpy(&f, &bits, 4);
-  return f;
+  return FloatFromBFloat16(b);
 }
 
 }  // namespace

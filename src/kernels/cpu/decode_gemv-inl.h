@@ -22,10 +22,10 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <cstring>
 #include <type_traits>
 
 #include "hwy/highway.h"
+#include "moa/attention.h"
 
 HWY_BEFORE_NAMESPACE();
 namespace moa::internal {
@@ -46,15 +46,13 @@ HWY_INLINE hn::Vec<D> LoadWide(D d, const T* HWY_RESTRICT x) {
   }
 }
 
+// One element of the head-dim tails, as LoadWide widens a vector.
 template <typename A, typename T>
 HWY_INLINE A WidenOne(T x) {
   if constexpr (std::is_same_v<T, A>) {
     return x;
   } else {
-    const uint32_t bits = static_cast<uint32_t>(x) << 16;  // bfloat16: the top half of a float
-    float f;
-    std::memcpy(&f, &bits, sizeof(f));
-    return f;
+    return FloatFromBFloat16(x);
   }
 }
 
