@@ -600,6 +600,15 @@ TEST(AttentionTest, EverySimdTarget) {
       few.mask = MaskKind::kAdditive;
       few.mask_sizes = {4, 3, 300};
       AttentionCase(Typed(few, t)).CheckAll();
+      // Rows in groups of four (DecodeScores4) with a narrow dv, so that the group's output rows
+      // share the value loads (DecodePvRows) on every vector width, under a causal mask that
+      // gives the rows of a group different key counts.
+      Case rows = few;
+      rows.nq = 6, rows.dv = 7;
+      rows.mask = MaskKind::kNone;
+      rows.causal = true;
+      rows.bottom_right = true;
+      AttentionCase(Typed(rows, t)).CheckAll();
     }
     ++tested;
   }

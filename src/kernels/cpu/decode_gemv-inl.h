@@ -82,6 +82,75 @@ HWY_INLINE void DecodeScores(D d, const A* HWY_RESTRICT q, const T* HWY_RESTRICT
   }
 }
 
+#if HWY_TARGET != HWY_SCALAR
+// The 128-bit blocks of v added together: one 128-bit vector.
+template <class D>
+HWY_INLINE auto FoldBlocks(D d, hn::Vec<D> v) {
+  if constexpr (hn::MaxLanes(D()) * sizeof(hn::TFromD<D>) > 16) {
+    const hn::Half<D> dh;
+    return FoldBlocks(dh, hn::Add(hn::LowerHalf(dh, v), hn::UpperHalf(dh, v)));
+  } else {
+    (void)d;
+    return v;
+  }
+}
+#endif
+
+// out[0..3] = the sums of the lanes of a, b, c and e. Interleaved adds first put partial sums of
+// the four side by side within each 128-bit block, so the blocks are folded once for all four:
+// about the shuffles of one SumOfLanes for four sums.
+template <class D, class V = hn::Vec<D>, typename A = hn::TFromD<D>>
+HWY_INLINE void SumsOfLanes4(D d, V a, V b, V c, V e, A* HWY_RESTRICT out) {
+#if HWY_TARGET == HWY_SCALAR
+  (void)d;
+  out[0] = hn::GetLane(a), out[1] = hn::GetLane(b), out[2] = hn::GetLane(c), out[3] = hn::GetLane(e);
+#else
+  const hn::Full128<A> d128;
+  // Per block: float32 (a0+a2, b0+b2, a1+a3, b1+b3); float64 (a0+a1, b0+b1).
+  const V ab = hn::Add(hn::InterleaveLower(d, a, b), hn::InterleaveUpper(d, a, b));
+  const V ce = hn::Add(hn::InterleaveLower(d, c, e), hn::InterleaveUpper(d, c, e));
+  if constexpr (sizeof(A) == 4) {
+    const hn::Repartition<uint64_t, D> dw;  // pairs of float32 as one lane
+    const auto lo = hn::InterleaveLower(dw, hn::BitCast(dw, ab), hn::BitCast(dw, ce));
+    const auto hi = hn::InterleaveUpper(dw, hn::BitCast(dw, ab), hn::BitCast(dw, ce));
+    hn::StoreU(FoldBlocks(d, hn::Add(hn::BitCast(d, lo), hn::BitCast(d, hi))), d128, out);
+  } else {
+    hn::StoreU(FoldBlocks(d, ab), d128, out);
+    hn::StoreU(FoldBlocks(d, ce), d128, out + 2);
+  }
+#endif
+}
+
+// DecodeScores for four query rows (ldq apart) at once, into four score rows (lds apart): each
+// key vector, loaded once, meets the four queries, and one SumsOfLanes4 ends the four dots. Key
+// rows are still read one at a time, front to back (see DecodeScores).
+template <class D, typename T, typename A = hn::TFromD<D>>
+HWY_INLINE void DecodeScores4(D d, const A* HWY_RESTRICT q, int64_t ldq, const T* HWY_RESTRICT k,
+                              int64_t ldk, int64_t keys, int64_t dk, A* HWY_RESTRICT s,
+                              int64_t lds) {
+  using V = hn::Vec<D>;
+  const int64_t n = static_cast<int64_t>(hn::Lanes(d));
+  const int64_t vector_end = dk / n * n;
+  for (int64_t j = 0; j < keys; ++j) {
+    const T* r = k + j * ldk;
+    V a0 = hn::Zero(d), a1 = hn::Zero(d), a2 = hn::Zero(d), a3 = hn::Zero(d);
+    for (int64_t c = 0; c < vector_end; c += n) {
+      const V kv = LoadWide(d, r + c);
+      a0 = hn::MulAdd(hn::LoadU(d, q + c), kv, a0);
+      a1 = hn::MulAdd(hn::LoadU(d, q + ldq + c), kv, a1);
+      a2 = hn::MulAdd(hn::LoadU(d, q + 2 * ldq + c), kv, a2);
+      a3 = hn::MulAdd(hn::LoadU(d, q + 3 * ldq + c), kv, a3);
+    }
+    HWY_ALIGN A sums[4];
+    SumsOfLanes4(d, a0, a1, a2, a3, sums);
+    for (int64_t c = vector_end; c < dk; ++c) {
+      const A kc = WidenOne<A>(r[c]);
+      for (int x = 0; x < 4; ++x) sums[x] += q[x * ldq + c] * kc;
+    }
+    for (int x = 0; x < 4; ++x) s[x * lds + j] = sums[x];
+  }
+}
+
 // o[e, e + NV lanes) += sum_j p[j] * v[j][e, ...): NV output vectors in registers over all keys.
 template <size_t NV, class D, typename T, typename A = hn::TFromD<D>>
 HWY_INLINE void DecodePvBlock(D d, const A* HWY_RESTRICT p, const T* HWY_RESTRICT v, int64_t ldv,
@@ -125,6 +194,66 @@ HWY_INLINE void DecodePv(D d, const A* HWY_RESTRICT p, const T* HWY_RESTRICT v, 
     A sum = o[e];
     for (int64_t j = 0; j < keys; ++j) sum += p[j] * WidenOne<A>(v[j * ldv + e]);
     o[e] = sum;
+  }
+}
+
+// DecodePv for R probability rows (ldp apart) into R output rows (ldo apart) at once: each value
+// vector, loaded once, meets the R rows. NV output vectors of each row per pass over the values,
+// R x NV accumulators in registers: 16 of AVX-512's 32 registers, 8 of AVX2's 16.
+#if HWY_TARGET <= HWY_AVX3
+constexpr size_t kPvRowsAcc = 16;
+#else
+constexpr size_t kPvRowsAcc = 8;
+#endif
+
+template <size_t R, size_t NV, class D, typename T, typename A = hn::TFromD<D>>
+HWY_INLINE void DecodePvRowsBlock(D d, const A* HWY_RESTRICT p, int64_t ldp,
+                                  const T* HWY_RESTRICT v, int64_t ldv, int64_t keys,
+                                  A* HWY_RESTRICT o, int64_t ldo) {
+  const size_t n = hn::Lanes(d);
+  hn::Vec<D> acc[R][NV];
+  for (size_t r = 0; r < R; ++r)
+    for (size_t x = 0; x < NV; ++x) acc[r][x] = hn::LoadU(d, o + r * ldo + x * n);
+  for (int64_t j = 0; j < keys; ++j) {
+    hn::Vec<D> pj[R];
+    for (size_t r = 0; r < R; ++r) pj[r] = hn::Set(d, p[r * ldp + j]);
+    for (size_t x = 0; x < NV; ++x) {
+      const auto vx = LoadWide(d, v + j * ldv + x * n);
+      for (size_t r = 0; r < R; ++r) acc[r][x] = hn::MulAdd(pj[r], vx, acc[r][x]);
+    }
+  }
+  for (size_t r = 0; r < R; ++r)
+    for (size_t x = 0; x < NV; ++x) hn::StoreU(acc[r][x], d, o + r * ldo + x * n);
+}
+
+template <size_t R, class D, typename T, typename A = hn::TFromD<D>>
+HWY_INLINE void DecodePvRows(D d, const A* HWY_RESTRICT p, int64_t ldp,
+                                  const T* HWY_RESTRICT v, int64_t ldv, int64_t keys, int64_t dv,
+                                  A* HWY_RESTRICT o, int64_t ldo) {
+  constexpr size_t NV = kPvRowsAcc / R;
+  static_assert(NV >= 1 && NV <= 8, "DecodePvRows: 1 to 8 vectors per row and pass");
+  const int64_t n = static_cast<int64_t>(hn::Lanes(d));
+  int64_t e = 0;
+  for (; e + static_cast<int64_t>(NV) * n <= dv; e += NV * n) {
+    DecodePvRowsBlock<R, NV>(d, p, ldp, v + e, ldv, keys, o + e, ldo);
+  }
+  switch ((dv - e) / n) {
+    case 7: if constexpr (NV > 7) DecodePvRowsBlock<R, 7>(d, p, ldp, v + e, ldv, keys, o + e, ldo); break;
+    case 6: if constexpr (NV > 6) DecodePvRowsBlock<R, 6>(d, p, ldp, v + e, ldv, keys, o + e, ldo); break;
+    case 5: if constexpr (NV > 5) DecodePvRowsBlock<R, 5>(d, p, ldp, v + e, ldv, keys, o + e, ldo); break;
+    case 4: if constexpr (NV > 4) DecodePvRowsBlock<R, 4>(d, p, ldp, v + e, ldv, keys, o + e, ldo); break;
+    case 3: if constexpr (NV > 3) DecodePvRowsBlock<R, 3>(d, p, ldp, v + e, ldv, keys, o + e, ldo); break;
+    case 2: if constexpr (NV > 2) DecodePvRowsBlock<R, 2>(d, p, ldp, v + e, ldv, keys, o + e, ldo); break;
+    case 1: if constexpr (NV > 1) DecodePvRowsBlock<R, 1>(d, p, ldp, v + e, ldv, keys, o + e, ldo); break;
+    default: break;
+  }
+  e += (dv - e) / n * n;
+  for (; e < dv; ++e) {
+    for (size_t r = 0; r < R; ++r) {
+      A sum = o[r * ldo + e];
+      for (int64_t j = 0; j < keys; ++j) sum += p[r * ldp + j] * WidenOne<A>(v[j * ldv + e]);
+      o[r * ldo + e] = sum;
+    }
   }
 }
 
