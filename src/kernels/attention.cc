@@ -99,7 +99,7 @@ std::atomic<int64_t> few_query_rows_for_test{-1};
 void SetBf16PathForTest(int path) { bf16_path_for_test = path; }
 void SetFewQueryRowsForTest(int64_t rows) { few_query_rows_for_test = rows; }
 int64_t FewQueryRows(DType in) {
-  return in == DType::kBFloat16 ? 8 : FusedChunkQueries(in) / 4;
+  return in == DType::kBFloat16 ? 16 : FusedChunkQueries(in) / 2;
 }
 }  // namespace internal
 

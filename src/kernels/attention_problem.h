@@ -44,8 +44,8 @@ struct AttentionProblem {
   // ChooseBlocks from cache sizes.
   int64_t bq = 64, bk = 96;
 
-  // Query blocks of at most this many rows take the few-query path (decoding): one query at a time
-  // against the key rows, instead of the tile kernels that compute a whole query chunk.
+  // Query blocks of at most this many rows take the few-query path (decoding): queries along the
+  // head dim against the key rows, four at a time, instead of the tile kernels that compute a whole query chunk.
   int64_t few_query_rows = 0;
   // Query heads per fused task: 1, or, when every query block takes the few-query path and heads
   // share key/value heads (GQA), a divisor of q_heads / kv_heads, so that the heads sharing K and
@@ -142,12 +142,11 @@ int64_t FusedChunkQueries(DType acc);
 // Query blocks of at most this many rows take the few-query path (AttentionProblem::
 // few_query_rows), for inputs of `in` on the target the kernels dispatch to now. The tile path
 // computes whole chunks of queries, so the few-query path wins where a block is a small part of a
-// chunk. Measured (moa_kernel_bench --benchmark_filter=FewQueries, and moa bench --nq Q --target
-// avx2 against the naive path's tile kernels; 8 heads of 4096 keys, d = 64 and 128, one core):
-// AVX-512 float32 (chunk 64) 1.6-1.9x faster at 16 queries, level at 32; float64 (chunk 32)
-// 1.3-1.9x at 8, level or slower at 16; AVX2 float32 (chunk 16) faster at 4 and 8, slower at 16;
-// AVX2 float64 (chunk 8) faster at 2, mixed at 4. So a quarter of a chunk. bfloat16: 8 (its
-// AVX512-BF16 tile path has twice the float32 rate; on AVX2 the few-query path was faster up to 8).
+// chunk. Measured with its rows in groups of four (moa_kernel_bench --benchmark_filter=FewQueries
+// on AVX-512, and moa bench --nq Q --target avx2 with each threshold; 8 heads of 4096 keys,
+// d = 64 and 128, one core): AVX-512 float32 (chunk 64) 1.6x faster at 32 queries; float64
+// (chunk 32) 1.25-1.6x at 16, 0.75-0.85x at 32; bfloat16 1.7x at 16, 0.9x at 32; AVX2 float32
+// (chunk 16) 1.35-1.4x at 8, float64 (chunk 8) 1.3-2x at 4. So half a chunk; bfloat16 16.
 int64_t FewQueryRows(DType in);
 // Queries per chunk in the loop order the fused kernel runs for inputs of `dtype` (the cost
 // model's Form::kLiftedChunks): FusedChunkQueries for float32 and float64; for bfloat16 kAmxChunk
