@@ -887,7 +887,8 @@ struct Kernel {
     FinishPiece(b, h, i0, rows, piece, o, m, z, OLayout::kRows);
   }
 
-  // Keys [j0, j0 + cols) for each row of a few-query task: scores, mask, online softmax, P V.
+  // Keys [j0, j0 + cols) for each row of a few-query task: scores, mask, online softmax, P V; rows
+  // in groups of kDecodeRows (FewQueryGroup), then one at a time.
   template <typename T>
   void FewQueryTile(int64_t b, int64_t h, int64_t i0, int64_t rows, int64_t j0, int64_t cols,
                     const T* k, int64_t ldk, const T* v, int64_t ldv, int worker) const {
@@ -897,41 +898,63 @@ struct Kernel {
     A* z = Tile(worker, t.z_off);
     A* scores = Tile(worker, t.s_off);
     const int64_t all_rows = p.head_group * rows;
+    const int64_t group_end = all_rows / kDecodeRows * kDecodeRows;
+    for (int64_t g0 = 0; g0 < group_end; g0 += kDecodeRows) {
+      FewQueryGroup(b, h, i0, rows, g0, j0, cols, k, ldk, v, ldv, worker);
+    }
+    for (int64_t i = group_end; i < all_rows; ++i) {
+      const int64_t query = i0 + i % rows;
+      const int64_t keys = KeysSeen(query, j0, cols);
+      if (keys <= 0) continue;
+      DecodeScores(d, q + i * p.dk, k, ldk, keys, p.dk, scores);
+      if (!RowSoftmax(b, h + i / rows, query, j0, keys, scores, m + i, z + i, o + i * t.dv4)) {
+        continue;
+      }
+      DecodePv(d, scores, v, ldv, keys, p.dv, o + i * t.dv4);
+    }
+  }
+
+  // Rows g0 .. g0 + kDecodeRows - 1 of a few-query task against keys [j0, j0 + cols).
+  template <typename T>
+  void FewQueryGroup(int64_t b, int64_t h, int64_t i0, int64_t rows, int64_t g0, int64_t j0,
+                     int64_t cols, const T* k, int64_t ldk, const T* v, int64_t ldv,
+                     int worker) const {
+    const A* q = Tile(worker, t.q_off);
+    A* o = Tile(worker, t.o_off);
+    A* m = Tile(worker, t.m_off);
+    A* z = Tile(worker, t.z_off);
+    A* scores = Tile(worker, t.s_off);
     const int64_t lds = RoundUpTo(cols, lanes);  // score rows: kDecodeRows of them fit the S^T tile
     // Rows in groups of kDecodeRows share each key vector's load (DecodeScores4) and, where the
     // group's output rows take at most two passes over each value row (DecodePvRows), each value
     // vector's too; a group runs over the keys its last-seeing row sees, its other rows' scores
-    // past their own keys made 0 after the softmax. A last group of fewer rows goes row by row.
+    // past their own keys made 0 after the softmax. FewQueryTile takes a last group of fewer rows
+    // row by row.
     // More passes streamed V from memory slower than one row at a time: grouped GQA decoding of
     // float64 at d = 128 ran 0.7x as fast in 2 or 4 passes (moa bench --nq 1 --heads 32
     // --kv-heads 8 --d 128, one core).
     const bool rows_pv =
         kDecodeRows * RoundUpTo(p.dv, lanes) / lanes <= 2 * static_cast<int64_t>(kPvRowsAcc);
-    for (int64_t g0 = 0; g0 < all_rows; g0 += kDecodeRows) {
-      const bool whole = g0 + kDecodeRows <= all_rows;
-      const int64_t g_rows = whole ? kDecodeRows : all_rows - g0;
-      int64_t group_keys = 0;
-      for (int64_t x = 0; x < g_rows; ++x) {
-        group_keys = std::max(group_keys, KeysSeen(i0 + (g0 + x) % rows, j0, cols));
+    int64_t group_keys = 0;
+    for (int64_t i = g0; i < g0 + kDecodeRows; ++i) {
+      group_keys = std::max(group_keys, KeysSeen(i0 + i % rows, j0, cols));
+    }
+    if (group_keys <= 0) return;
+    DecodeScores4(d, q + g0 * p.dk, p.dk, k, ldk, group_keys, p.dk, scores, lds);
+    for (int64_t x = 0; x < kDecodeRows; ++x) {
+      const int64_t i = g0 + x, query = i0 + i % rows;
+      const int64_t keys = KeysSeen(query, j0, cols);
+      A* s = scores + x * lds;
+      const bool live = keys > 0 && RowSoftmax(b, h + i / rows, query, j0, keys, s, m + i, z + i,
+                                               o + i * t.dv4);
+      if (rows_pv) {
+        std::fill(s + (live ? keys : 0), s + group_keys, A(0));
+      } else if (live) {
+        DecodePv(d, s, v, ldv, keys, p.dv, o + i * t.dv4);
       }
-      if (group_keys <= 0) continue;
-      if (whole) DecodeScores4(d, q + g0 * p.dk, p.dk, k, ldk, group_keys, p.dk, scores, lds);
-      for (int64_t x = 0; x < g_rows; ++x) {
-        const int64_t i = g0 + x, query = i0 + i % rows;
-        const int64_t keys = KeysSeen(query, j0, cols);
-        A* s = scores + x * lds;
-        if (!whole && keys > 0) DecodeScores(d, q + i * p.dk, k, ldk, keys, p.dk, s);
-        const bool live = keys > 0 && RowSoftmax(b, h + i / rows, query, j0, keys, s, m + i, z + i,
-                                                 o + i * t.dv4);
-        if (whole && rows_pv) {
-          std::fill(s + (live ? keys : 0), s + group_keys, A(0));
-        } else if (live) {
-          DecodePv(d, s, v, ldv, keys, p.dv, o + i * t.dv4);
-        }
-      }
-      if (whole && rows_pv) {
-        DecodePvRows<kDecodeRows>(d, scores, lds, v, ldv, group_keys, p.dv, o + g0 * t.dv4, t.dv4);
-      }
+    }
+    if (rows_pv) {
+      DecodePvRows<kDecodeRows>(d, scores, lds, v, ldv, group_keys, p.dv, o + g0 * t.dv4, t.dv4);
     }
   }
 
@@ -939,7 +962,7 @@ struct Kernel {
   // its mask and the online softmax: s becomes the row's probabilities (times exp(-m)), m and z
   // its running max and sum, and orow is rescaled to the new max. False when every key so far is
   // masked (nothing to add).
-  bool RowSoftmax(int64_t b, int64_t h, int64_t query, int64_t j0, int64_t keys, A* s, A* m, A* z,
+  HWY_INLINE bool RowSoftmax(int64_t b, int64_t h, int64_t query, int64_t j0, int64_t keys, A* s, A* m, A* z,
                   A* orow) const {
     const A neg_inf = -std::numeric_limits<A>::infinity();
     if (p.mask != nullptr) MaskTile(b, h, query, 1, j0, keys, s, 1);
