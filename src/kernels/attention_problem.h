@@ -45,7 +45,8 @@ struct AttentionProblem {
   int64_t bq = 64, bk = 96;
 
   // Query blocks of at most this many rows take the few-query path (decoding): queries along the
-  // head dim against the key rows, four at a time, instead of the tile kernels that compute a whole query chunk.
+  // head dim against the key rows, four at a time, instead of the tile kernels that compute a
+  // whole query chunk.
   int64_t few_query_rows = 0;
   // Query heads per fused task: 1, or, when every query block takes the few-query path and heads
   // share key/value heads (GQA), a divisor of q_heads / kv_heads, so that the heads sharing K and
@@ -145,7 +146,7 @@ int64_t FusedChunkQueries(DType acc);
 // chunk. Measured with its rows in groups of four (moa_kernel_bench --benchmark_filter=FewQueries
 // on AVX-512, and moa bench --nq Q --target avx2 with each threshold; 8 heads of 4096 keys,
 // d = 64 and 128, one core): AVX-512 float32 (chunk 64) 1.6x faster at 32 queries; float64
-// (chunk 32) 1.25-1.6x at 16, 0.75-0.85x at 32; bfloat16 1.7x at 16, 0.9x at 32; AVX2 float32
+// (chunk 32) 1.25-1.6x at 16, 0.74-0.86x at 32; bfloat16 1.7-1.8x at 16, 0.9x at 32; AVX2 float32
 // (chunk 16) 1.35-1.4x at 8, float64 (chunk 8) 1.3-2x at 4. So half a chunk; bfloat16 16.
 int64_t FewQueryRows(DType in);
 // Queries per chunk in the loop order the fused kernel runs for inputs of `dtype` (the cost

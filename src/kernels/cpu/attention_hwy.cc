@@ -962,8 +962,8 @@ struct Kernel {
   // its mask and the online softmax: s becomes the row's probabilities (times exp(-m)), m and z
   // its running max and sum, and orow is rescaled to the new max. False when every key so far is
   // masked (nothing to add).
-  HWY_INLINE bool RowSoftmax(int64_t b, int64_t h, int64_t query, int64_t j0, int64_t keys, A* s, A* m, A* z,
-                  A* orow) const {
+  HWY_INLINE bool RowSoftmax(int64_t b, int64_t h, int64_t query, int64_t j0, int64_t keys, A* s,
+                             A* m, A* z, A* orow) const {
     const A neg_inf = -std::numeric_limits<A>::infinity();
     if (p.mask != nullptr) MaskTile(b, h, query, 1, j0, keys, s, 1);
     const int64_t keys_pad = RoundUpTo(keys, lanes);

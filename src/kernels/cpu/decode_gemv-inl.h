@@ -60,9 +60,13 @@ HWY_INLINE A WidenOne(T x) {
 // One key row at a time, front to back, so K streams in address order: reading four rows side by
 // side (sharing each q vector) made the hardware prefetchers fall behind, and the float32
 // d = 128 decode read K from memory at 10 GB/s where this order reads 23 (one core, 8 heads of
-// 65536 keys). Two accumulators halve the FMA chain.
+// 65536 keys). Two accumulators halve the FMA chain. Out of line, as DecodePv: inlined into the
+// few-query task beside the four-row kernels, the one-row path read K and V from L3 and memory at
+// 0.75-0.85x (float32 d = 128, one query per head, 4 to 16 heads of 4096 keys, one core) with the
+// same inner loops instruction for instruction; out of line it is level with the one-row path of
+// before them. Why is not understood.
 template <class D, typename T, typename A = hn::TFromD<D>>
-HWY_INLINE void DecodeScores(D d, const A* HWY_RESTRICT q, const T* HWY_RESTRICT k, int64_t ldk,
+HWY_NOINLINE void DecodeScores(D d, const A* HWY_RESTRICT q, const T* HWY_RESTRICT k, int64_t ldk,
                              int64_t keys, int64_t dk, A* HWY_RESTRICT s) {
   using V = hn::Vec<D>;
   const int64_t n = static_cast<int64_t>(hn::Lanes(d));
@@ -103,7 +107,8 @@ template <class D, class V = hn::Vec<D>, typename A = hn::TFromD<D>>
 HWY_INLINE void SumsOfLanes4(D d, V a, V b, V c, V e, A* HWY_RESTRICT out) {
 #if HWY_TARGET == HWY_SCALAR
   (void)d;
-  out[0] = hn::GetLane(a), out[1] = hn::GetLane(b), out[2] = hn::GetLane(c), out[3] = hn::GetLane(e);
+  out[0] = hn::GetLane(a), out[1] = hn::GetLane(b);
+  out[2] = hn::GetLane(c), out[3] = hn::GetLane(e);
 #else
   const hn::Full128<A> d128;
   // Per block: float32 (a0+a2, b0+b2, a1+a3, b1+b3); float64 (a0+a1, b0+b1).
@@ -170,8 +175,9 @@ HWY_INLINE void DecodePvBlock(D d, const A* HWY_RESTRICT p, const T* HWY_RESTRIC
 // passes of half a row each (float32 d = 128 in two passes of 4 vectors, float64 d = 128 in two
 // of 8), the decode read V from memory at half the rate of one pass. The block sizes are spelled
 // out: reached through a recursive template instead, the 8-vector block ran 0.75-0.85x as fast.
+// Out of line: see DecodeScores.
 template <class D, typename T, typename A = hn::TFromD<D>>
-HWY_INLINE void DecodePv(D d, const A* HWY_RESTRICT p, const T* HWY_RESTRICT v, int64_t ldv,
+HWY_NOINLINE void DecodePv(D d, const A* HWY_RESTRICT p, const T* HWY_RESTRICT v, int64_t ldv,
                          int64_t keys, int64_t dv, A* HWY_RESTRICT o) {
   const int64_t n = static_cast<int64_t>(hn::Lanes(d));
   int64_t e = 0;
@@ -198,8 +204,8 @@ HWY_INLINE void DecodePv(D d, const A* HWY_RESTRICT p, const T* HWY_RESTRICT v, 
 }
 
 // DecodePv for R probability rows (ldp apart) into R output rows (ldo apart) at once: each value
-// vector, loaded once, meets the R rows. NV output vectors of each row per pass over the values,
-// R x NV accumulators in registers: 16 of AVX-512's 32 registers, 8 of AVX2's 16.
+// vector, loaded once, meets the R rows. R x NV accumulators in registers, NV output vectors of
+// each row per pass over the values: 16 accumulators of AVX-512's 32 registers, 8 of AVX2's 16.
 #if HWY_TARGET <= HWY_AVX3
 constexpr size_t kPvRowsAcc = 16;
 #else
@@ -226,10 +232,12 @@ HWY_INLINE void DecodePvRowsBlock(D d, const A* HWY_RESTRICT p, int64_t ldp,
     for (size_t x = 0; x < NV; ++x) hn::StoreU(acc[r][x], d, o + r * ldo + x * n);
 }
 
+// The rows' dv columns in passes of NV vectors, then one pass over the remaining whole vectors,
+// then the scalar tail.
 template <size_t R, class D, typename T, typename A = hn::TFromD<D>>
-HWY_INLINE void DecodePvRows(D d, const A* HWY_RESTRICT p, int64_t ldp,
-                                  const T* HWY_RESTRICT v, int64_t ldv, int64_t keys, int64_t dv,
-                                  A* HWY_RESTRICT o, int64_t ldo) {
+HWY_INLINE void DecodePvRows(D d, const A* HWY_RESTRICT p, int64_t ldp, const T* HWY_RESTRICT v,
+                             int64_t ldv, int64_t keys, int64_t dv, A* HWY_RESTRICT o,
+                             int64_t ldo) {
   constexpr size_t NV = kPvRowsAcc / R;
   static_assert(NV >= 1 && NV <= 8, "DecodePvRows: 1 to 8 vectors per row and pass");
   const int64_t n = static_cast<int64_t>(hn::Lanes(d));
@@ -237,14 +245,16 @@ HWY_INLINE void DecodePvRows(D d, const A* HWY_RESTRICT p, int64_t ldp,
   for (; e + static_cast<int64_t>(NV) * n <= dv; e += NV * n) {
     DecodePvRowsBlock<R, NV>(d, p, ldp, v + e, ldv, keys, o + e, ldo);
   }
-  switch ((dv - e) / n) {
-    case 7: if constexpr (NV > 7) DecodePvRowsBlock<R, 7>(d, p, ldp, v + e, ldv, keys, o + e, ldo); break;
-    case 6: if constexpr (NV > 6) DecodePvRowsBlock<R, 6>(d, p, ldp, v + e, ldv, keys, o + e, ldo); break;
-    case 5: if constexpr (NV > 5) DecodePvRowsBlock<R, 5>(d, p, ldp, v + e, ldv, keys, o + e, ldo); break;
-    case 4: if constexpr (NV > 4) DecodePvRowsBlock<R, 4>(d, p, ldp, v + e, ldv, keys, o + e, ldo); break;
-    case 3: if constexpr (NV > 3) DecodePvRowsBlock<R, 3>(d, p, ldp, v + e, ldv, keys, o + e, ldo); break;
-    case 2: if constexpr (NV > 2) DecodePvRowsBlock<R, 2>(d, p, ldp, v + e, ldv, keys, o + e, ldo); break;
-    case 1: if constexpr (NV > 1) DecodePvRowsBlock<R, 1>(d, p, ldp, v + e, ldv, keys, o + e, ldo); break;
+  const T* ve = v + e;
+  A* oe = o + e;
+  switch ((dv - e) / n) {  // fewer than NV vectors left
+    case 7: if constexpr (NV > 7) DecodePvRowsBlock<R, 7>(d, p, ldp, ve, ldv, keys, oe, ldo); break;
+    case 6: if constexpr (NV > 6) DecodePvRowsBlock<R, 6>(d, p, ldp, ve, ldv, keys, oe, ldo); break;
+    case 5: if constexpr (NV > 5) DecodePvRowsBlock<R, 5>(d, p, ldp, ve, ldv, keys, oe, ldo); break;
+    case 4: if constexpr (NV > 4) DecodePvRowsBlock<R, 4>(d, p, ldp, ve, ldv, keys, oe, ldo); break;
+    case 3: if constexpr (NV > 3) DecodePvRowsBlock<R, 3>(d, p, ldp, ve, ldv, keys, oe, ldo); break;
+    case 2: if constexpr (NV > 2) DecodePvRowsBlock<R, 2>(d, p, ldp, ve, ldv, keys, oe, ldo); break;
+    case 1: if constexpr (NV > 1) DecodePvRowsBlock<R, 1>(d, p, ldp, ve, ldv, keys, oe, ldo); break;
     default: break;
   }
   e += (dv - e) / n * n;
