@@ -62,9 +62,9 @@ HWY_INLINE A WidenOne(T x) {
 // d = 128 decode read K from memory at 10 GB/s where this order reads 23 (one core, 8 heads of
 // 65536 keys). Two accumulators halve the FMA chain. Out of line, as DecodePv: inlined into the
 // few-query task beside the four-row kernels, the one-row path read K and V from L3 and memory at
-// 0.75-0.85x (float32 d = 128, one query per head, 4 to 16 heads of 4096 keys, one core) with the
+// 0.7-0.9x (float32 d = 128, one query per head, 4 to 16 heads of 4096 keys, one core) with the
 // same inner loops instruction for instruction; out of line it is level with the one-row path of
-// before them. Why is not understood.
+// before them (README, decoding). Why is not understood.
 template <class D, typename T, typename A = hn::TFromD<D>>
 HWY_NOINLINE void DecodeScores(D d, const A* HWY_RESTRICT q, const T* HWY_RESTRICT k, int64_t ldk,
                              int64_t keys, int64_t dk, A* HWY_RESTRICT s) {
