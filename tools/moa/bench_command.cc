@@ -241,6 +241,9 @@ void RunBench(const BenchFlags& flags) {
         const double pairs = flags.causal && nq < n ? nq * (nq + 1) / 2.0
                                                     : nq * n * (flags.causal ? 0.5 : 1.0);
         const double flops = 4.0 * pairs * d * heads;
+        // Key/value rows the queries see: under the top-left causal mask the last of nq < n
+        // queries sees nq keys, and the rest of K and V is never read.
+        const int64_t kv_rows = flags.causal ? std::min(nq, n) : n;
         for (int64_t threads : thread_counts) {
           std::vector<unsigned char> fused_out;  // this point's fused output, once timed
           for (const std::string& impl : impls) {
@@ -325,7 +328,7 @@ void RunBench(const BenchFlags& flags) {
             r.median_s = Median(times);
             r.reps = static_cast<int>(times.size());
             r.gflops = flops / r.median_s / 1e9;
-            r.kv_gbps = 2.0 * kv_heads * n * d * DTypeSize(dtype) / r.median_s / 1e9;
+            r.kv_gbps = 2.0 * kv_heads * kv_rows * d * DTypeSize(dtype) / r.median_s / 1e9;
             if (!peaks.empty()) r.peak_gflops = Median(peaks);
             r.peak_spread = Spread(peaks);
             if (calibrate) {
@@ -433,7 +436,10 @@ void RunBench(const BenchFlags& flags) {
             << ", GFLOP/s = 4*nq*n*d*heads / median (nq = "
             << (flags.nq > 0 ? std::to_string(flags.nq) : std::string("n"))
             << " queries per head); peak = measured in this run (FMA; bfloat16: " << Bf16GemmPath()
-            << ")" << (flags.nq > 0 ? "; K,V GB/s = bytes of K and V / median" : "") << "\n";
+            << ")"
+            << (flags.nq > 0 ? "; K,V GB/s = bytes of the K and V rows the queries see / median"
+                             : "")
+            << "\n";
   std::cout << std::left << std::setw(7) << "impl" << std::setw(10) << "dtype" << std::right
             << std::setw(7) << "n" << std::setw(5) << "d" << std::setw(6) << "heads" << std::setw(4)
             << "thr" << std::setw(12) << "median_s" << std::setw(10) << "GFLOP/s" << std::setw(9)
