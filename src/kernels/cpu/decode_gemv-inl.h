@@ -128,7 +128,9 @@ HWY_INLINE void SumsOfLanes4(D d, V a, V b, V c, V e, A* HWY_RESTRICT out) {
 
 // DecodeScores for four query rows (ldq apart) at once, into four score rows (lds apart): each
 // key vector, loaded once, meets the four queries, and one SumsOfLanes4 ends the four dots. Key
-// rows are still read one at a time, front to back (see DecodeScores).
+// rows are still read one at a time, front to back (see DecodeScores): two rows per step (8
+// accumulators, 0.75 loads per FMA instead of 1.25) ran grouped GQA decoding at d = 128 0.7x as
+// fast.
 template <class D, typename T, typename A = hn::TFromD<D>>
 HWY_INLINE void DecodeScores4(D d, const A* HWY_RESTRICT q, int64_t ldq, const T* HWY_RESTRICT k,
                               int64_t ldk, int64_t keys, int64_t dk, A* HWY_RESTRICT s,
