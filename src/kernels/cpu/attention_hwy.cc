@@ -178,6 +178,9 @@ struct Kernel {
   // on key tiles no mask touches, runs the pipelined step (it needs a positive scale, folded into
   // the exp).
   bool amx_pipelined;
+  // bfloat16 K read in place by the few-query path's four-row groups: their scores on VDPBF16PS
+  // (Bf16DecodeScores4) from Q's own bfloat16 rows, which the task keeps in its K tile.
+  bool bf16_decode;
   int64_t npairs;  // pair rows of Q: (dk + 1) / 2, or dkp / 2 with AMX
   bool k_direct_pairs;
 
@@ -193,6 +196,8 @@ struct Kernel {
         amx(kBf16DotCompiled && chunk == 64 && problem.bf16_path == kBf16Auto && AmxAvailable() &&
             CpuHasAvx512Bf16()),
         amx_pipelined(amx && problem.mask == nullptr && problem.scale > 0),
+        bf16_decode(kBf16DotCompiled && lanes == 16 && problem.bf16_path != kBf16Float32 &&
+                    problem.ks[3] == 1 && problem.vs[3] == 1 && CpuHasAvx512Bf16()),
         npairs(amx ? t.dkp / 2 : (problem.dk + 1) / 2),
         k_direct_pairs(problem.ks[3] == 1 && problem.dk % (amx ? 32 : 2) == 0) {
     if (amx) bf16_dot = false;
@@ -862,6 +867,12 @@ struct Kernel {
       const In* qrow = static_cast<const In*>(p.q) + b * p.qs[0] + (h + r / rows) * p.qs[1] +
                        (i0 + r % rows) * p.qs[2];
       for (int64_t c = 0; c < p.dk; ++c) q[r * p.dk + c] = Widen<A>(qrow[c * p.qs[3]]) * scale;
+      if constexpr (kBf16DotCompiled) {
+        if (bf16_decode) {  // all_rows x dk bits fit the K tile, unused when K is read in place
+          uint16_t* qbits = reinterpret_cast<uint16_t*>(Tile(worker, t.k_off)) + r * p.dk;
+          for (int64_t c = 0; c < p.dk; ++c) qbits[c] = qrow[c * p.qs[3]];
+        }
+      }
     }
     std::fill(o, o + all_rows * t.dv4, A(0));
     std::fill(m, m + all_rows, -std::numeric_limits<A>::infinity());
@@ -940,7 +951,17 @@ struct Kernel {
       group_keys = std::max(group_keys, KeysSeen(i0 + i % rows, j0, cols));
     }
     if (group_keys <= 0) return;
-    DecodeScores4(d, q + g0 * p.dk, p.dk, k, ldk, group_keys, p.dk, scores, lds);
+    if constexpr (kBf16DotCompiled && std::is_same_v<T, uint16_t>) {
+      if (bf16_decode) {
+        const auto* qbits = reinterpret_cast<const uint16_t*>(Tile(worker, t.k_off));
+        Bf16DecodeScores4(qbits + g0 * p.dk, p.dk, k, ldk, group_keys, p.dk,
+                          static_cast<float>(p.scale), scores, lds);
+      } else {
+        DecodeScores4(d, q + g0 * p.dk, p.dk, k, ldk, group_keys, p.dk, scores, lds);
+      }
+    } else {
+      DecodeScores4(d, q + g0 * p.dk, p.dk, k, ldk, group_keys, p.dk, scores, lds);
+    }
     for (int64_t x = 0; x < kDecodeRows; ++x) {
       const int64_t i = g0 + x, query = i0 + i % rows;
       const int64_t keys = KeysSeen(query, j0, cols);

@@ -127,6 +127,48 @@ void Bf16PairRows(float* st, int64_t lds, int64_t rows, int64_t rows_pad) {
   }
 }
 
+void Bf16DecodeScores4(const uint16_t* q, int64_t ldq, const uint16_t* k, int64_t ldk,
+                       int64_t keys, int64_t dk, float scale, float* s, int64_t lds) {
+  const int64_t full = dk / 32 * 32;
+  const __mmask32 tail = static_cast<__mmask32>((uint64_t{1} << (dk - full)) - 1);
+  for (int64_t j = 0; j < keys; ++j) {
+    const uint16_t* r = k + j * ldk;
+    __m512 acc[4];
+    Unrolled<4>([&](auto x) { acc[x] = _mm512_setzero_ps(); });
+    // One key vector of 32 elements meets the four query rows: 4 VDPBF16PS.
+    for (int64_t c = 0; c < full; c += 32) {
+      const __m512bh kv = (__m512bh)_mm512_loadu_si512(r + c);
+      Unrolled<4>([&](auto x) {
+        acc[x] = _mm512_dpbf16_ps(acc[x], kv, (__m512bh)_mm512_loadu_si512(q + x * ldq + c));
+      });
+    }
+    if (tail != 0) {  // the head dim's last dk % 32 elements, the rest of the vector 0
+      const __m512bh kv = (__m512bh)_mm512_maskz_loadu_epi16(tail, r + full);
+      Unrolled<4>([&](auto x) {
+        const __m512i qv = _mm512_maskz_loadu_epi16(tail, q + x * ldq + full);
+        acc[x] = _mm512_dpbf16_ps(acc[x], kv, (__m512bh)qv);
+      });
+    }
+    // The four sums of lanes side by side in each 128-bit block (as SumsOfLanes4), then the
+    // blocks folded: lane x of `sums` is row x's dot product.
+    const __m512 ab = _mm512_add_ps(_mm512_unpacklo_ps(acc[0], acc[1]),
+                                    _mm512_unpackhi_ps(acc[0], acc[1]));
+    const __m512 ce = _mm512_add_ps(_mm512_unpacklo_ps(acc[2], acc[3]),
+                                    _mm512_unpackhi_ps(acc[2], acc[3]));
+    const __m512d abd = _mm512_castps_pd(ab), ced = _mm512_castps_pd(ce);
+    const __m512 abce = _mm512_add_ps(_mm512_castpd_ps(_mm512_unpacklo_pd(abd, ced)),
+                                      _mm512_castpd_ps(_mm512_unpackhi_pd(abd, ced)));
+    const __m256 half = _mm256_add_ps(_mm512_castps512_ps256(abce),
+                                      _mm512_extractf32x8_ps(abce, 1));
+    const __m128 sums = _mm_mul_ps(_mm_add_ps(_mm256_castps256_ps128(half),
+                                              _mm256_extractf128_ps(half, 1)),
+                                   _mm_set1_ps(scale));
+    alignas(16) float out[4];
+    _mm_store_ps(out, sums);
+    Unrolled<4>([&](auto x) { s[x * lds + j] = out[x]; });
+  }
+}
+
 __attribute__((noinline)) double Bf16DotPeakLoop(int64_t iters) {
   __m512 acc[12];
   for (auto& a : acc) a = _mm512_setzero_ps();
@@ -150,6 +192,8 @@ void Bf16ScoreTile(const uint16_t*, int64_t, int64_t, int64_t, const uint32_t*, 
 void Bf16PvTile(const uint32_t*, int64_t, int64_t, const uint32_t*, int64_t, int64_t, float*,
                 int64_t, int64_t) {}
 void Bf16PairRows(float*, int64_t, int64_t, int64_t) {}
+void Bf16DecodeScores4(const uint16_t*, int64_t, const uint16_t*, int64_t, int64_t, int64_t, float,
+                       float*, int64_t) {}
 double Bf16DotPeakLoop(int64_t) { return 0; }
 
 #endif

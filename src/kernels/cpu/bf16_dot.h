@@ -36,6 +36,12 @@ void Bf16PvTile(const uint32_t* vpairs, int64_t ldv, int64_t npairs, const uint3
 // first rows_pad columns.
 void Bf16PairRows(float* st, int64_t lds, int64_t rows, int64_t rows_pad);
 
+// The few-query path's scores of four query rows at once (decode_gemv-inl.h, DecodeScores4):
+// s[x * lds + j] = scale * sum_c q[x * ldq + c] * k[j * ldk + c] for x < 4 and keys j < keys, over
+// dk bfloat16 elements read in place (consecutive elements of the head dim as the pairs).
+void Bf16DecodeScores4(const uint16_t* q, int64_t ldq, const uint16_t* k, int64_t ldk,
+                       int64_t keys, int64_t dk, float scale, float* s, int64_t lds);
+
 // 12 independent VDPBF16PS chains for `iters` steps (the benchmark's peak loop); returns flops.
 double Bf16DotPeakLoop(int64_t iters);
 
