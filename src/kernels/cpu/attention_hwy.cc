@@ -974,9 +974,15 @@ struct Kernel {
         DecodePv(d, s, v, ldv, keys, p.dv, o + i * t.dv4);
       }
     }
-    if (rows_pv) {
-      DecodePvRows<kDecodeRows>(d, scores, lds, v, ldv, group_keys, p.dv, o + g0 * t.dv4, t.dv4);
+    if (!rows_pv) return;
+    if constexpr (kBf16DotCompiled && std::is_same_v<T, uint16_t>) {
+      if (bf16_decode) {
+        Bf16DecodePv4(AsFloat(scores), lds, group_keys, v, ldv, p.dv, AsFloat(o + g0 * t.dv4),
+                      t.dv4);
+        return;
+      }
     }
+    DecodePvRows<kDecodeRows>(d, scores, lds, v, ldv, group_keys, p.dv, o + g0 * t.dv4, t.dv4);
   }
 
   // One score row of the few-query path, keys [j0, j0 + keys) of query `query` of head h, through

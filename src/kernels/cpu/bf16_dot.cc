@@ -95,6 +95,63 @@ inline __m512i PairLanes(__m512 lo, __m512 hi) {
   return _mm512_permutexvar_epi16(interleave, (__m512i)_mm512_cvtne2ps_pbh(hi, lo));
 }
 
+// Masks of the first n of 16 or 32 lanes (n clamped to 0 .. all).
+inline __mmask16 FirstLanes16(int64_t n) {
+  return n >= 16 ? __mmask16{0xffff}
+                 : n <= 0 ? __mmask16{0} : static_cast<__mmask16>((1u << n) - 1);
+}
+inline __mmask32 FirstLanes32(int64_t n) {
+  return n >= 32 ? ~__mmask32{0} : n <= 0 ? __mmask32{0} : static_cast<__mmask32>((1u << n) - 1);
+}
+
+// unpacklo_epi16 of two value rows' 32 elements pairs elements 0-3 of each 128-bit block,
+// unpackhi elements 4-7: these indices (permutex2var over lo, hi) put both back in element order.
+alignas(64) constexpr int32_t kUnpackOrder[2][16] = {
+    {0, 1, 2, 3, 16, 17, 18, 19, 4, 5, 6, 7, 20, 21, 22, 23},
+    {8, 9, 10, 11, 24, 25, 26, 27, 12, 13, 14, 15, 28, 29, 30, 31}};
+
+// NC chunks of 32 output columns of the four rows over every key pair: 2 x NC x 4 accumulators.
+// The last chunk reads and writes only the columns of `last`.
+template <int NC>
+void DecodePv4Chunks(const uint32_t* pp, int64_t ldpp, int64_t keys, const uint16_t* v,
+                     int64_t ldv, __mmask32 last, float* o, int64_t ldo) {
+  __m512 lo[NC][4], hi[NC][4];
+  Unrolled<NC * 4>([&](auto a) {
+    lo[a / 4][a % 4] = _mm512_setzero_ps();
+    hi[a / 4][a % 4] = _mm512_setzero_ps();
+  });
+  for (int64_t j = 0; j < keys; j += 2) {
+    const uint16_t* r0 = v + j * ldv;
+    const bool second = j + 1 < keys;  // an odd last key pairs with a zero row
+    __m512bh pb[4];
+    Unrolled<4>([&](auto x) { pb[x] = (__m512bh)_mm512_set1_epi32(pp[x * ldpp + j / 2]); });
+    Unrolled<NC>([&](auto c) {
+      const __mmask32 m = c == NC - 1 ? last : ~__mmask32{0};
+      const __m512i a = _mm512_maskz_loadu_epi16(m, r0 + 32 * c);
+      const __m512i b = second ? _mm512_maskz_loadu_epi16(m, r0 + ldv + 32 * c)
+                               : _mm512_setzero_si512();
+      const __m512bh vlo = (__m512bh)_mm512_unpacklo_epi16(a, b);
+      const __m512bh vhi = (__m512bh)_mm512_unpackhi_epi16(a, b);
+      Unrolled<4>([&](auto x) {
+        lo[c][x] = _mm512_dpbf16_ps(lo[c][x], pb[x], vlo);
+        hi[c][x] = _mm512_dpbf16_ps(hi[c][x], pb[x], vhi);
+      });
+    });
+  }
+  const __m512i order0 = _mm512_load_si512(kUnpackOrder[0]);
+  const __m512i order1 = _mm512_load_si512(kUnpackOrder[1]);
+  Unrolled<NC * 4>([&](auto a) {
+    constexpr int c = a / 4, x = a % 4;
+    const __mmask32 m = c == NC - 1 ? last : ~__mmask32{0};
+    const __mmask16 m0 = static_cast<__mmask16>(m), m1 = static_cast<__mmask16>(m >> 16);
+    float* oc = o + x * ldo + 32 * c;
+    const __m512 out0 = _mm512_permutex2var_ps(lo[c][x], order0, hi[c][x]);
+    const __m512 out1 = _mm512_permutex2var_ps(lo[c][x], order1, hi[c][x]);
+    _mm512_mask_storeu_ps(oc, m0, _mm512_add_ps(_mm512_maskz_loadu_ps(m0, oc), out0));
+    _mm512_mask_storeu_ps(oc + 16, m1, _mm512_add_ps(_mm512_maskz_loadu_ps(m1, oc + 16), out1));
+  });
+}
+
 }  // namespace
 
 void Bf16ScoreTile(const uint16_t* k, int64_t ldk, int64_t keys4, int64_t npairs,
@@ -130,7 +187,7 @@ void Bf16PairRows(float* st, int64_t lds, int64_t rows, int64_t rows_pad) {
 void Bf16DecodeScores4(const uint16_t* q, int64_t ldq, const uint16_t* k, int64_t ldk,
                        int64_t keys, int64_t dk, float scale, float* s, int64_t lds) {
   const int64_t full = dk / 32 * 32;
-  const __mmask32 tail = static_cast<__mmask32>((uint64_t{1} << (dk - full)) - 1);
+  const __mmask32 tail = FirstLanes32(dk - full);
   for (int64_t j = 0; j < keys; ++j) {
     const uint16_t* r = k + j * ldk;
     __m512 acc[4];
@@ -150,22 +207,55 @@ void Bf16DecodeScores4(const uint16_t* q, int64_t ldq, const uint16_t* k, int64_
       });
     }
     // The four sums of lanes side by side in each 128-bit block (as SumsOfLanes4), then the
-    // blocks folded: lane x of `sums` is row x's dot product.
-    const __m512 ab = _mm512_add_ps(_mm512_unpacklo_ps(acc[0], acc[1]),
-                                    _mm512_unpackhi_ps(acc[0], acc[1]));
-    const __m512 ce = _mm512_add_ps(_mm512_unpacklo_ps(acc[2], acc[3]),
-                                    _mm512_unpackhi_ps(acc[2], acc[3]));
+    // blocks folded: lane x of `sums` is row x's dot product. The unpacks are spelled as their
+    // masked forms with every lane kept: the plain ones start from an undefined vector, which
+    // GCC 12 reports as maybe uninitialized.
+    const __mmask16 all16 = 0xffff;
+    const __mmask8 all8 = 0xff;
+    const __m512 ab = _mm512_add_ps(_mm512_mask_unpacklo_ps(acc[0], all16, acc[0], acc[1]),
+                                    _mm512_mask_unpackhi_ps(acc[0], all16, acc[0], acc[1]));
+    const __m512 ce = _mm512_add_ps(_mm512_mask_unpacklo_ps(acc[2], all16, acc[2], acc[3]),
+                                    _mm512_mask_unpackhi_ps(acc[2], all16, acc[2], acc[3]));
     const __m512d abd = _mm512_castps_pd(ab), ced = _mm512_castps_pd(ce);
-    const __m512 abce = _mm512_add_ps(_mm512_castpd_ps(_mm512_unpacklo_pd(abd, ced)),
-                                      _mm512_castpd_ps(_mm512_unpackhi_pd(abd, ced)));
-    const __m256 half = _mm256_add_ps(_mm512_castps512_ps256(abce),
-                                      _mm512_extractf32x8_ps(abce, 1));
+    const __m512 abce =
+        _mm512_add_ps(_mm512_castpd_ps(_mm512_mask_unpacklo_pd(abd, all8, abd, ced)),
+                      _mm512_castpd_ps(_mm512_mask_unpackhi_pd(abd, all8, abd, ced)));
+    const __m256 zero8 = _mm256_setzero_ps();
+    const __m256 half = _mm256_add_ps(_mm512_mask_extractf32x8_ps(zero8, all8, abce, 0),
+                                      _mm512_mask_extractf32x8_ps(zero8, all8, abce, 1));
     const __m128 sums = _mm_mul_ps(_mm_add_ps(_mm256_castps256_ps128(half),
                                               _mm256_extractf128_ps(half, 1)),
                                    _mm_set1_ps(scale));
     alignas(16) float out[4];
     _mm_store_ps(out, sums);
     Unrolled<4>([&](auto x) { s[x * lds + j] = out[x]; });
+  }
+}
+
+void Bf16DecodePv4(float* p, int64_t ldp, int64_t keys, const uint16_t* v, int64_t ldv,
+                   int64_t dv, float* o, int64_t ldo) {
+  // Each row's probabilities to bfloat16 pairs, in place: 32 floats at a time become 16 pairs
+  // written over the first half of what was just read (nearest even, as VCVTNE2PS2BF16 rounds).
+  for (int x = 0; x < 4; ++x) {
+    float* row = p + x * ldp;
+    for (int64_t j = 0; j < keys; j += 32) {
+      const __m512 a = _mm512_maskz_loadu_ps(FirstLanes16(keys - j), row + j);
+      const __m512 b = _mm512_maskz_loadu_ps(FirstLanes16(keys - j - 16), row + j + 16);
+      _mm512_storeu_si512(reinterpret_cast<uint32_t*>(row) + j / 2,
+                          (__m512i)_mm512_cvtne2ps_pbh(b, a));
+    }
+  }
+  const auto* pp = reinterpret_cast<const uint32_t*>(p);
+  // Two chunks (64 columns, 16 accumulators) a pass: float32 and bfloat16 at d = 128 in two
+  // passes over the value rows, as DecodePvRows.
+  int64_t e = 0;
+  for (; e + 64 <= dv; e += 64) {
+    DecodePv4Chunks<2>(pp, ldp, keys, v + e, ldv, FirstLanes32(32), o + e, ldo);
+  }
+  if (dv - e > 32) {
+    DecodePv4Chunks<2>(pp, ldp, keys, v + e, ldv, FirstLanes32(dv - e - 32), o + e, ldo);
+  } else if (dv > e) {
+    DecodePv4Chunks<1>(pp, ldp, keys, v + e, ldv, FirstLanes32(dv - e), o + e, ldo);
   }
 }
 
@@ -194,6 +284,7 @@ void Bf16PvTile(const uint32_t*, int64_t, int64_t, const uint32_t*, int64_t, int
 void Bf16PairRows(float*, int64_t, int64_t, int64_t) {}
 void Bf16DecodeScores4(const uint16_t*, int64_t, const uint16_t*, int64_t, int64_t, int64_t, float,
                        float*, int64_t) {}
+void Bf16DecodePv4(float*, int64_t, int64_t, const uint16_t*, int64_t, int64_t, float*, int64_t) {}
 double Bf16DotPeakLoop(int64_t) { return 0; }
 
 #endif
