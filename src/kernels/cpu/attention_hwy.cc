@@ -178,8 +178,9 @@ struct Kernel {
   // on key tiles no mask touches, runs the pipelined step (it needs a positive scale, folded into
   // the exp).
   bool amx_pipelined;
-  // bfloat16 K read in place by the few-query path's four-row groups: their scores on VDPBF16PS
-  // (Bf16DecodeScores4) from Q's own bfloat16 rows, which the task keeps in its K tile.
+  // bfloat16 K and V read in place by the few-query path's four-row groups: both GEMVs on
+  // VDPBF16PS (Bf16DecodeScores4, Bf16DecodePv4), the scores from Q's own bfloat16 rows, which the
+  // task keeps in its K tile.
   bool bf16_decode;
   int64_t npairs;  // pair rows of Q: (dk + 1) / 2, or dkp / 2 with AMX
   bool k_direct_pairs;
@@ -951,17 +952,16 @@ struct Kernel {
       group_keys = std::max(group_keys, KeysSeen(i0 + i % rows, j0, cols));
     }
     if (group_keys <= 0) return;
+    bool scored = false;
     if constexpr (kBf16DotCompiled && std::is_same_v<T, uint16_t>) {
       if (bf16_decode) {
         const auto* qbits = reinterpret_cast<const uint16_t*>(Tile(worker, t.k_off));
         Bf16DecodeScores4(qbits + g0 * p.dk, p.dk, k, ldk, group_keys, p.dk,
                           static_cast<float>(p.scale), scores, lds);
-      } else {
-        DecodeScores4(d, q + g0 * p.dk, p.dk, k, ldk, group_keys, p.dk, scores, lds);
+        scored = true;
       }
-    } else {
-      DecodeScores4(d, q + g0 * p.dk, p.dk, k, ldk, group_keys, p.dk, scores, lds);
     }
+    if (!scored) DecodeScores4(d, q + g0 * p.dk, p.dk, k, ldk, group_keys, p.dk, scores, lds);
     for (int64_t x = 0; x < kDecodeRows; ++x) {
       const int64_t i = g0 + x, query = i0 + i % rows;
       const int64_t keys = KeysSeen(query, j0, cols);
