@@ -45,8 +45,8 @@ void Bf16DecodeScores4(const uint16_t* q, int64_t ldq, const uint16_t* k, int64_
 // The few-query path's P V of four rows at once (decode_gemv-inl.h, DecodePvRows):
 // o[x * ldo + e] += sum_j p[x * ldp + j] * v[j * ldv + e] for x < 4, e < dv and keys j < keys, V
 // bfloat16 read in place. Each row's probabilities are rounded to bfloat16 in place (p's rows
-// become pairs (p[2i], p[2i + 1]) in their first keys / 2 + 1 32-bit words), and two value rows
-// meet each pair in one VDPBF16PS.
+// become pairs (p[2i], p[2i + 1]) in their first (keys + 1) / 2 32-bit words; a row is written up
+// to its first multiple of 16 words), and two value rows meet each pair in one VDPBF16PS.
 void Bf16DecodePv4(float* p, int64_t ldp, int64_t keys, const uint16_t* v, int64_t ldv,
                    int64_t dv, float* o, int64_t ldo);
 
