@@ -158,62 +158,9 @@ HWY_INLINE void DecodeScores4(D d, const A* HWY_RESTRICT q, int64_t ldq, const T
   }
 }
 
-// o[e, e + NV lanes) += sum_j p[j] * v[j][e, ...): NV output vectors in registers over all keys.
-template <size_t NV, class D, typename T, typename A = hn::TFromD<D>>
-HWY_INLINE void DecodePvBlock(D d, const A* HWY_RESTRICT p, const T* HWY_RESTRICT v, int64_t ldv,
-                              int64_t keys, A* HWY_RESTRICT o) {
-  const size_t n = hn::Lanes(d);
-  hn::Vec<D> acc[NV];
-  for (size_t x = 0; x < NV; ++x) acc[x] = hn::LoadU(d, o + x * n);
-  for (int64_t j = 0; j < keys; ++j) {
-    const auto pj = hn::Set(d, p[j]);
-    for (size_t x = 0; x < NV; ++x) acc[x] = hn::MulAdd(pj, LoadWide(d, v + j * ldv + x * n), acc[x]);
-  }
-  for (size_t x = 0; x < NV; ++x) hn::StoreU(acc[x], d, o + x * n);
-}
-
-// o[e] += sum_j p[j] * v[j][e] for e < dv, value rows ldv elements apart. A row of up to 8
-// output vectors (16 on AVX-512, which has 32 registers) takes one pass over the value rows: in
-// passes of half a row each (float32 d = 128 in two passes of 4 vectors, float64 d = 128 in two
-// of 8), the decode read V from memory at half the rate of one pass. The block sizes are spelled
-// out: reached through a recursive template instead, the 8-vector block ran 0.75-0.85x as fast.
-// Out of line: see DecodeScores.
-template <class D, typename T, typename A = hn::TFromD<D>>
-HWY_NOINLINE void DecodePv(D d, const A* HWY_RESTRICT p, const T* HWY_RESTRICT v, int64_t ldv,
-                         int64_t keys, int64_t dv, A* HWY_RESTRICT o) {
-  const int64_t n = static_cast<int64_t>(hn::Lanes(d));
-  int64_t e = 0;
-#if HWY_TARGET <= HWY_AVX3
-  for (; e + 16 * n <= dv; e += 16 * n) DecodePvBlock<16>(d, p, v + e, ldv, keys, o + e);
-#endif
-  for (; e + 8 * n <= dv; e += 8 * n) DecodePvBlock<8>(d, p, v + e, ldv, keys, o + e);
-  switch ((dv - e) / n) {
-    case 7: DecodePvBlock<7>(d, p, v + e, ldv, keys, o + e); break;
-    case 6: DecodePvBlock<6>(d, p, v + e, ldv, keys, o + e); break;
-    case 5: DecodePvBlock<5>(d, p, v + e, ldv, keys, o + e); break;
-    case 4: DecodePvBlock<4>(d, p, v + e, ldv, keys, o + e); break;
-    case 3: DecodePvBlock<3>(d, p, v + e, ldv, keys, o + e); break;
-    case 2: DecodePvBlock<2>(d, p, v + e, ldv, keys, o + e); break;
-    case 1: DecodePvBlock<1>(d, p, v + e, ldv, keys, o + e); break;
-    default: break;
-  }
-  e += (dv - e) / n * n;
-  for (; e < dv; ++e) {
-    A sum = o[e];
-    for (int64_t j = 0; j < keys; ++j) sum += p[j] * WidenOne<A>(v[j * ldv + e]);
-    o[e] = sum;
-  }
-}
-
-// DecodePv for R probability rows (ldp apart) into R output rows (ldo apart) at once: each value
-// vector, loaded once, meets the R rows. R x NV accumulators in registers, NV output vectors of
-// each row per pass over the values: 16 accumulators of AVX-512's 32 registers, 8 of AVX2's 16.
-#if HWY_TARGET <= HWY_AVX3
-constexpr size_t kPvRowsAcc = 16;
-#else
-constexpr size_t kPvRowsAcc = 8;
-#endif
-
+// o[r * ldo + e, ... + NV lanes) += sum_j p[r * ldp + j] * v[j][e, ...) for R probability rows
+// into R output rows: each value vector, loaded once, meets the R rows; R x NV accumulators in
+// registers over all keys.
 template <size_t R, size_t NV, class D, typename T, typename A = hn::TFromD<D>>
 HWY_INLINE void DecodePvRowsBlock(D d, const A* HWY_RESTRICT p, int64_t ldp,
                                   const T* HWY_RESTRICT v, int64_t ldv, int64_t keys,
@@ -234,13 +181,21 @@ HWY_INLINE void DecodePvRowsBlock(D d, const A* HWY_RESTRICT p, int64_t ldp,
     for (size_t x = 0; x < NV; ++x) hn::StoreU(acc[r][x], d, o + r * ldo + x * n);
 }
 
-// The rows' dv columns in passes of NV vectors, then one pass over the remaining whole vectors,
-// then the scalar tail.
-template <size_t R, class D, typename T, typename A = hn::TFromD<D>>
+// Accumulators of the R-row P V (FewQueryGroup): 16 of AVX-512's 32 registers, 8 of AVX2's 16.
+#if HWY_TARGET <= HWY_AVX3
+constexpr size_t kPvRowsAcc = 16;
+#else
+constexpr size_t kPvRowsAcc = 8;
+#endif
+
+// o[r * ldo + e] += sum_j p[r * ldp + j] * v[j][e] for R rows and e < dv, value rows ldv elements
+// apart: passes of NV output vectors over the value rows, then one pass over the remaining whole
+// vectors, then the scalar tail. The remainder's block sizes are spelled out: reached through a
+// recursive template instead, the one-row 8-vector block ran 0.75-0.85x as fast.
+template <size_t R, size_t NV = kPvRowsAcc / R, class D, typename T, typename A = hn::TFromD<D>>
 HWY_INLINE void DecodePvRows(D d, const A* HWY_RESTRICT p, int64_t ldp, const T* HWY_RESTRICT v,
                              int64_t ldv, int64_t keys, int64_t dv, A* HWY_RESTRICT o,
                              int64_t ldo) {
-  constexpr size_t NV = kPvRowsAcc / R;
   static_assert(NV >= 1 && NV <= 8, "DecodePvRows: 1 to 8 vectors per row and pass");
   const int64_t n = static_cast<int64_t>(hn::Lanes(d));
   int64_t e = 0;
@@ -267,6 +222,23 @@ HWY_INLINE void DecodePvRows(D d, const A* HWY_RESTRICT p, int64_t ldp, const T*
       o[r * ldo + e] = sum;
     }
   }
+}
+
+// o[e] += sum_j p[j] * v[j][e] for e < dv, one row. Up to 8 output vectors (16 on AVX-512, which
+// has 32 registers) take one pass over the value rows: in passes of half a row each (float32
+// d = 128 in two passes of 4 vectors, float64 d = 128 in two of 8), the decode read V from memory
+// at half the rate of one pass. Out of line: see DecodeScores.
+template <class D, typename T, typename A = hn::TFromD<D>>
+HWY_NOINLINE void DecodePv(D d, const A* HWY_RESTRICT p, const T* HWY_RESTRICT v, int64_t ldv,
+                           int64_t keys, int64_t dv, A* HWY_RESTRICT o) {
+  int64_t e = 0;
+#if HWY_TARGET <= HWY_AVX3
+  const int64_t n = static_cast<int64_t>(hn::Lanes(d));
+  for (; e + 16 * n <= dv; e += 16 * n) {
+    DecodePvRowsBlock<1, 16>(d, p, 0, v + e, ldv, keys, o + e, 0);
+  }
+#endif
+  DecodePvRows<1, 8>(d, p, 0, v + e, ldv, keys, dv - e, o + e, 0);
 }
 
 }  // namespace HWY_NAMESPACE
