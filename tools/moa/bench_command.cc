@@ -524,7 +524,8 @@ void AddBench(CLI::App& app) {
       ->capture_default_str();
   bench->add_option("--heads", flags->heads, "heads per point (0: max(1, 4096/n))")
       ->capture_default_str();
-  bench->add_flag("--causal", flags->causal, "causal (top-left) mask; flops counted halved");
+  bench->add_flag("--causal", flags->causal,
+                  "causal (top-left) mask; flops and K,V bytes counted for what the mask keeps");
   bench->add_option("--target", flags->target,
                     "the kernels' SIMD target: auto (the best this CPU runs), avx3, avx2 or portable; "
                     "the peak is measured on the same target")
