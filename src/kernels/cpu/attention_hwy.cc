@@ -178,9 +178,9 @@ struct Kernel {
   // on key tiles no mask touches, runs the pipelined step (it needs a positive scale, folded into
   // the exp).
   bool amx_pipelined;
-  // bfloat16 K and V read in place by the few-query path's four-row groups: both GEMVs on
-  // VDPBF16PS (Bf16DecodeScores4, Bf16DecodePv4), the scores from Q's own bfloat16 rows, which the
-  // task keeps in its K tile.
+  // bfloat16 K and V read in place by the few-query path: both GEMVs on
+  // VDPBF16PS (Bf16DecodeScores4, Bf16DecodePv4; one row at a time Bf16DecodeScores1,
+  // Bf16DecodePv1), the scores from Q's own bfloat16 rows, which the task keeps in its K tile.
   bool bf16_decode;
   int64_t npairs;  // pair rows of Q: (dk + 1) / 2, or dkp / 2 with AMX
   bool k_direct_pairs;
@@ -904,7 +904,6 @@ struct Kernel {
   template <typename T>
   void FewQueryTile(int64_t b, int64_t h, int64_t i0, int64_t rows, int64_t j0, int64_t cols,
                     const T* k, int64_t ldk, const T* v, int64_t ldv, int worker) const {
-    const A* q = Tile(worker, t.q_off);
     A* o = Tile(worker, t.o_off);
     A* m = Tile(worker, t.m_off);
     A* z = Tile(worker, t.z_off);
@@ -918,12 +917,40 @@ struct Kernel {
       const int64_t query = i0 + i % rows;
       const int64_t keys = KeysSeen(query, j0, cols);
       if (keys <= 0) continue;
-      DecodeScores(d, q + i * p.dk, k, ldk, keys, p.dk, scores);
+      RowScores(i, k, ldk, keys, scores, worker);
       if (!RowSoftmax(b, h + i / rows, query, j0, keys, scores, m + i, z + i, o + i * t.dv4)) {
         continue;
       }
-      DecodePv(d, scores, v, ldv, keys, p.dv, o + i * t.dv4);
+      RowPv(scores, v, ldv, keys, o + i * t.dv4);
     }
+  }
+
+  // Row i of a few-query task: its scores against `keys` key rows (DecodeScores), on VDPBF16PS
+  // from Q's own bfloat16 row where bf16_decode.
+  template <typename T>
+  void RowScores(int64_t i, const T* k, int64_t ldk, int64_t keys, A* s, int worker) const {
+    if constexpr (kBf16DotCompiled && std::is_same_v<T, uint16_t>) {
+      if (bf16_decode) {
+        const auto* qbits = reinterpret_cast<const uint16_t*>(Tile(worker, t.k_off));
+        Bf16DecodeScores1(qbits + i * p.dk, k, ldk, keys, p.dk, static_cast<float>(p.scale),
+                          AsFloat(s));
+        return;
+      }
+    }
+    DecodeScores(d, Tile(worker, t.q_off) + i * p.dk, k, ldk, keys, p.dk, s);
+  }
+
+  // One row's probabilities s times `keys` value rows added to orow (DecodePv), on VDPBF16PS
+  // where bf16_decode (s is then rounded to bfloat16 pairs in place).
+  template <typename T>
+  void RowPv(A* s, const T* v, int64_t ldv, int64_t keys, A* orow) const {
+    if constexpr (kBf16DotCompiled && std::is_same_v<T, uint16_t>) {
+      if (bf16_decode) {
+        Bf16DecodePv1(AsFloat(s), keys, v, ldv, p.dv, AsFloat(orow));
+        return;
+      }
+    }
+    DecodePv(d, s, v, ldv, keys, p.dv, orow);
   }
 
   // Rows g0 .. g0 + kDecodeRows - 1 of a few-query task against keys [j0, j0 + cols).
@@ -971,7 +998,7 @@ struct Kernel {
       if (rows_pv) {
         std::fill(s + (live ? keys : 0), s + group_keys, A(0));
       } else if (live) {
-        DecodePv(d, s, v, ldv, keys, p.dv, o + i * t.dv4);
+        RowPv(s, v, ldv, keys, o + i * t.dv4);
       }
     }
     if (!rows_pv) return;

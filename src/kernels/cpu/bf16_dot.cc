@@ -110,21 +110,66 @@ alignas(64) constexpr int32_t kUnpackOrder[2][16] = {
     {0, 1, 2, 3, 16, 17, 18, 19, 4, 5, 6, 7, 20, 21, 22, 23},
     {8, 9, 10, 11, 24, 25, 26, 27, 12, 13, 14, 15, 28, 29, 30, 31}};
 
-// NC chunks of 32 output columns of the four rows over every key pair: 2 x NC x 4 accumulators.
-// The last chunk reads and writes only the columns of `last`.
-template <int NC>
-void DecodePv4Chunks(const uint32_t* pp, int64_t ldpp, int64_t keys, const uint16_t* v,
-                     int64_t ldv, __mmask32 last, float* o, int64_t ldo) {
-  __m512 lo[NC][4], hi[NC][4];
-  Unrolled<NC * 4>([&](auto a) {
-    lo[a / 4][a % 4] = _mm512_setzero_ps();
-    hi[a / 4][a % 4] = _mm512_setzero_ps();
+// f(integral_constant<int, n>) for a run-time n in 1 .. N.
+template <int N, class F>
+inline void WithConstant(int64_t n, F&& f) {
+  Unrolled<N>([&](auto i) {
+    if (i + 1 == n) f(std::integral_constant<int, i + 1>{});
+  });
+}
+
+// dot(r, q) over dk elements, lane by lane: `full` = dk rounded down to 32, `tail` the mask of the
+// rest (the rest of the last vector is 0).
+inline __m512 DotRow(const uint16_t* r, const uint16_t* q, int64_t full, __mmask32 tail) {
+  __m512 acc = _mm512_setzero_ps();
+  for (int64_t c = 0; c < full; c += 32) {
+    acc = _mm512_dpbf16_ps(acc, (__m512bh)_mm512_loadu_si512(r + c),
+                           (__m512bh)_mm512_loadu_si512(q + c));
+  }
+  if (tail != 0) {
+    acc = _mm512_dpbf16_ps(acc, (__m512bh)_mm512_maskz_loadu_epi16(tail, r + full),
+                           (__m512bh)_mm512_maskz_loadu_epi16(tail, q + full));
+  }
+  return acc;
+}
+
+// Lane x: the sum of acc[x]'s lanes, times scale. The four sums of lanes side by side in each
+// 128-bit block (as SumsOfLanes4), then the blocks folded. The unpacks are spelled as their
+// masked forms with every lane kept: the plain ones start from an undefined vector, which GCC 12
+// reports as maybe uninitialized.
+inline __m128 SumsOf4(const __m512 (&acc)[4], float scale) {
+  const __mmask16 all16 = 0xffff;
+  const __mmask8 all8 = 0xff;
+  const __m512 ab = _mm512_add_ps(_mm512_mask_unpacklo_ps(acc[0], all16, acc[0], acc[1]),
+                                  _mm512_mask_unpackhi_ps(acc[0], all16, acc[0], acc[1]));
+  const __m512 ce = _mm512_add_ps(_mm512_mask_unpacklo_ps(acc[2], all16, acc[2], acc[3]),
+                                  _mm512_mask_unpackhi_ps(acc[2], all16, acc[2], acc[3]));
+  const __m512d abd = _mm512_castps_pd(ab), ced = _mm512_castps_pd(ce);
+  const __m512 abce =
+      _mm512_add_ps(_mm512_castpd_ps(_mm512_mask_unpacklo_pd(abd, all8, abd, ced)),
+                    _mm512_castpd_ps(_mm512_mask_unpackhi_pd(abd, all8, abd, ced)));
+  const __m256 zero8 = _mm256_setzero_ps();
+  const __m256 half = _mm256_add_ps(_mm512_mask_extractf32x8_ps(zero8, all8, abce, 0),
+                                    _mm512_mask_extractf32x8_ps(zero8, all8, abce, 1));
+  return _mm_mul_ps(_mm_add_ps(_mm256_castps256_ps128(half), _mm256_extractf128_ps(half, 1)),
+                    _mm_set1_ps(scale));
+}
+
+// NC chunks of 32 output columns of R rows over every key pair: 2 x NC x R accumulators. The
+// last chunk reads and writes only the columns of `last`.
+template <int R, int NC>
+void DecodePvChunks(const uint32_t* pp, int64_t ldpp, int64_t keys, const uint16_t* v,
+                    int64_t ldv, __mmask32 last, float* o, int64_t ldo) {
+  __m512 lo[NC][R], hi[NC][R];
+  Unrolled<NC * R>([&](auto a) {
+    lo[a / R][a % R] = _mm512_setzero_ps();
+    hi[a / R][a % R] = _mm512_setzero_ps();
   });
   for (int64_t j = 0; j < keys; j += 2) {
     const uint16_t* r0 = v + j * ldv;
     const bool second = j + 1 < keys;  // an odd last key pairs with a zero row
-    __m512bh pb[4];
-    Unrolled<4>([&](auto x) { pb[x] = (__m512bh)_mm512_set1_epi32(pp[x * ldpp + j / 2]); });
+    __m512bh pb[R];
+    Unrolled<R>([&](auto x) { pb[x] = (__m512bh)_mm512_set1_epi32(pp[x * ldpp + j / 2]); });
     Unrolled<NC>([&](auto c) {
       const __mmask32 m = c == NC - 1 ? last : ~__mmask32{0};
       const __m512i a = _mm512_maskz_loadu_epi16(m, r0 + 32 * c);
@@ -132,7 +177,7 @@ void DecodePv4Chunks(const uint32_t* pp, int64_t ldpp, int64_t keys, const uint1
                                : _mm512_setzero_si512();
       const __m512bh vlo = (__m512bh)_mm512_unpacklo_epi16(a, b);
       const __m512bh vhi = (__m512bh)_mm512_unpackhi_epi16(a, b);
-      Unrolled<4>([&](auto x) {
+      Unrolled<R>([&](auto x) {
         lo[c][x] = _mm512_dpbf16_ps(lo[c][x], pb[x], vlo);
         hi[c][x] = _mm512_dpbf16_ps(hi[c][x], pb[x], vhi);
       });
@@ -140,8 +185,8 @@ void DecodePv4Chunks(const uint32_t* pp, int64_t ldpp, int64_t keys, const uint1
   }
   const __m512i order0 = _mm512_load_si512(kUnpackOrder[0]);
   const __m512i order1 = _mm512_load_si512(kUnpackOrder[1]);
-  Unrolled<NC * 4>([&](auto a) {
-    constexpr int c = a / 4, x = a % 4;
+  Unrolled<NC * R>([&](auto a) {
+    constexpr int c = a / R, x = a % R;
     const __mmask32 m = c == NC - 1 ? last : ~__mmask32{0};
     const __mmask16 m0 = static_cast<__mmask16>(m), m1 = static_cast<__mmask16>(m >> 16);
     float* oc = o + x * ldo + 32 * c;
@@ -149,6 +194,35 @@ void DecodePv4Chunks(const uint32_t* pp, int64_t ldpp, int64_t keys, const uint1
     const __m512 out1 = _mm512_permutex2var_ps(lo[c][x], order1, hi[c][x]);
     _mm512_mask_storeu_ps(oc, m0, _mm512_add_ps(_mm512_maskz_loadu_ps(m0, oc), out0));
     _mm512_mask_storeu_ps(oc + 16, m1, _mm512_add_ps(_mm512_maskz_loadu_ps(m1, oc + 16), out1));
+  });
+}
+
+// The R-row P V (Bf16DecodePv4, Bf16DecodePv1). Each row's probabilities become bfloat16 pairs
+// in place: 32 floats at a time become 16 pairs written over the first half of what was just read
+// (nearest even, as VCVTNE2PS2BF16 rounds). Then passes of 32 * kChunks output columns
+// (16 accumulators) over the value rows, the last pass 1 to kChunks chunks, its last partial.
+template <int R>
+void DecodePvRows(float* p, int64_t ldp, int64_t keys, const uint16_t* v, int64_t ldv, int64_t dv,
+                  float* o, int64_t ldo) {
+  for (int x = 0; x < R; ++x) {
+    float* row = p + x * ldp;
+    for (int64_t j = 0; j < keys; j += 32) {
+      const __m512 a = _mm512_maskz_loadu_ps(FirstLanes16(keys - j), row + j);
+      const __m512 b = _mm512_maskz_loadu_ps(FirstLanes16(keys - j - 16), row + j + 16);
+      _mm512_storeu_si512(reinterpret_cast<uint32_t*>(row) + j / 2,
+                          (__m512i)_mm512_cvtne2ps_pbh(b, a));
+    }
+  }
+  const auto* pp = reinterpret_cast<const uint32_t*>(p);
+  constexpr int kChunks = 8 / R;
+  int64_t e = 0;
+  for (; dv - e > 32 * kChunks; e += 32 * kChunks) {
+    DecodePvChunks<R, kChunks>(pp, ldp, keys, v + e, ldv, FirstLanes32(32), o + e, ldo);
+  }
+  const int64_t chunks = (dv - e + 31) / 32;
+  const __mmask32 last = FirstLanes32(dv - e - 32 * (chunks - 1));
+  WithConstant<kChunks>(chunks, [&](auto nc) {
+    DecodePvChunks<R, nc>(pp, ldp, keys, v + e, ldv, last, o + e, ldo);
   });
 }
 
@@ -206,57 +280,41 @@ void Bf16DecodeScores4(const uint16_t* q, int64_t ldq, const uint16_t* k, int64_
         acc[x] = _mm512_dpbf16_ps(acc[x], kv, (__m512bh)qv);
       });
     }
-    // The four sums of lanes side by side in each 128-bit block (as SumsOfLanes4), then the
-    // blocks folded: lane x of `sums` is row x's dot product. The unpacks are spelled as their
-    // masked forms with every lane kept: the plain ones start from an undefined vector, which
-    // GCC 12 reports as maybe uninitialized.
-    const __mmask16 all16 = 0xffff;
-    const __mmask8 all8 = 0xff;
-    const __m512 ab = _mm512_add_ps(_mm512_mask_unpacklo_ps(acc[0], all16, acc[0], acc[1]),
-                                    _mm512_mask_unpackhi_ps(acc[0], all16, acc[0], acc[1]));
-    const __m512 ce = _mm512_add_ps(_mm512_mask_unpacklo_ps(acc[2], all16, acc[2], acc[3]),
-                                    _mm512_mask_unpackhi_ps(acc[2], all16, acc[2], acc[3]));
-    const __m512d abd = _mm512_castps_pd(ab), ced = _mm512_castps_pd(ce);
-    const __m512 abce =
-        _mm512_add_ps(_mm512_castpd_ps(_mm512_mask_unpacklo_pd(abd, all8, abd, ced)),
-                      _mm512_castpd_ps(_mm512_mask_unpackhi_pd(abd, all8, abd, ced)));
-    const __m256 zero8 = _mm256_setzero_ps();
-    const __m256 half = _mm256_add_ps(_mm512_mask_extractf32x8_ps(zero8, all8, abce, 0),
-                                      _mm512_mask_extractf32x8_ps(zero8, all8, abce, 1));
-    const __m128 sums = _mm_mul_ps(_mm_add_ps(_mm256_castps256_ps128(half),
-                                              _mm256_extractf128_ps(half, 1)),
-                                   _mm_set1_ps(scale));
     alignas(16) float out[4];
-    _mm_store_ps(out, sums);
+    _mm_store_ps(out, SumsOf4(acc, scale));
     Unrolled<4>([&](auto x) { s[x * lds + j] = out[x]; });
+  }
+}
+
+void Bf16DecodeScores1(const uint16_t* q, const uint16_t* k, int64_t ldk, int64_t keys, int64_t dk,
+                       float scale, float* s) {
+  const int64_t full = dk / 32 * 32;
+  const __mmask32 tail = FirstLanes32(dk - full);
+  int64_t j = 0;
+  // Four key rows, one after the other in address order, into four independent sums that one
+  // SumsOf4 ends; then the last keys % 4 one at a time.
+  for (; j + 4 <= keys; j += 4) {
+    __m512 acc[4];
+    Unrolled<4>([&](auto x) { acc[x] = DotRow(k + (j + x) * ldk, q, full, tail); });
+    _mm_storeu_ps(s + j, SumsOf4(acc, scale));
+  }
+  for (; j < keys; ++j) {
+    const __m512 acc[4] = {DotRow(k + j * ldk, q, full, tail), _mm512_setzero_ps(),
+                           _mm512_setzero_ps(), _mm512_setzero_ps()};
+    s[j] = _mm_cvtss_f32(SumsOf4(acc, scale));
   }
 }
 
 void Bf16DecodePv4(float* p, int64_t ldp, int64_t keys, const uint16_t* v, int64_t ldv,
                    int64_t dv, float* o, int64_t ldo) {
-  // Each row's probabilities to bfloat16 pairs, in place: 32 floats at a time become 16 pairs
-  // written over the first half of what was just read (nearest even, as VCVTNE2PS2BF16 rounds).
-  for (int x = 0; x < 4; ++x) {
-    float* row = p + x * ldp;
-    for (int64_t j = 0; j < keys; j += 32) {
-      const __m512 a = _mm512_maskz_loadu_ps(FirstLanes16(keys - j), row + j);
-      const __m512 b = _mm512_maskz_loadu_ps(FirstLanes16(keys - j - 16), row + j + 16);
-      _mm512_storeu_si512(reinterpret_cast<uint32_t*>(row) + j / 2,
-                          (__m512i)_mm512_cvtne2ps_pbh(b, a));
-    }
-  }
-  const auto* pp = reinterpret_cast<const uint32_t*>(p);
-  // Two chunks (64 columns, 16 accumulators) a pass: float32 and bfloat16 at d = 128 in two
-  // passes over the value rows, as DecodePvRows.
-  int64_t e = 0;
-  for (; e + 64 <= dv; e += 64) {
-    DecodePv4Chunks<2>(pp, ldp, keys, v + e, ldv, FirstLanes32(32), o + e, ldo);
-  }
-  if (dv - e > 32) {
-    DecodePv4Chunks<2>(pp, ldp, keys, v + e, ldv, FirstLanes32(dv - e - 32), o + e, ldo);
-  } else if (dv > e) {
-    DecodePv4Chunks<1>(pp, ldp, keys, v + e, ldv, FirstLanes32(dv - e), o + e, ldo);
-  }
+  // Two chunks (64 columns) a pass: float32 and bfloat16 at d = 128 in two passes over the value
+  // rows, as DecodePvRows in decode_gemv-inl.h.
+  DecodePvRows<4>(p, ldp, keys, v, ldv, dv, o, ldo);
+}
+
+void Bf16DecodePv1(float* p, int64_t keys, const uint16_t* v, int64_t ldv, int64_t dv, float* o) {
+  // Eight chunks (256 columns) a pass, as DecodePv.
+  DecodePvRows<1>(p, 0, keys, v, ldv, dv, o, 0);
 }
 
 __attribute__((noinline)) double Bf16DotPeakLoop(int64_t iters) {
@@ -284,7 +342,9 @@ void Bf16PvTile(const uint32_t*, int64_t, int64_t, const uint32_t*, int64_t, int
 void Bf16PairRows(float*, int64_t, int64_t, int64_t) {}
 void Bf16DecodeScores4(const uint16_t*, int64_t, const uint16_t*, int64_t, int64_t, int64_t, float,
                        float*, int64_t) {}
+void Bf16DecodeScores1(const uint16_t*, const uint16_t*, int64_t, int64_t, int64_t, float, float*) {}
 void Bf16DecodePv4(float*, int64_t, int64_t, const uint16_t*, int64_t, int64_t, float*, int64_t) {}
+void Bf16DecodePv1(float*, int64_t, const uint16_t*, int64_t, int64_t, float*) {}
 double Bf16DotPeakLoop(int64_t) { return 0; }
 
 #endif

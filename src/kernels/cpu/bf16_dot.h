@@ -42,6 +42,10 @@ void Bf16PairRows(float* st, int64_t lds, int64_t rows, int64_t rows_pad);
 void Bf16DecodeScores4(const uint16_t* q, int64_t ldq, const uint16_t* k, int64_t ldk,
                        int64_t keys, int64_t dk, float scale, float* s, int64_t lds);
 
+// The same for one query row (decode_gemv-inl.h, DecodeScores): s[j] for j < keys.
+void Bf16DecodeScores1(const uint16_t* q, const uint16_t* k, int64_t ldk, int64_t keys, int64_t dk,
+                       float scale, float* s);
+
 // The few-query path's P V of four rows at once (decode_gemv-inl.h, DecodePvRows):
 // o[x * ldo + e] += sum_j p[x * ldp + j] * v[j * ldv + e] for x < 4, e < dv and keys j < keys, V
 // bfloat16 read in place. Each row's probabilities are rounded to bfloat16 in place (p's rows
@@ -49,6 +53,9 @@ void Bf16DecodeScores4(const uint16_t* q, int64_t ldq, const uint16_t* k, int64_
 // to its first multiple of 16 words), and two value rows meet each pair in one VDPBF16PS.
 void Bf16DecodePv4(float* p, int64_t ldp, int64_t keys, const uint16_t* v, int64_t ldv,
                    int64_t dv, float* o, int64_t ldo);
+
+// The same for one row (decode_gemv-inl.h, DecodePv): o[e] for e < dv, p rounded in place.
+void Bf16DecodePv1(float* p, int64_t keys, const uint16_t* v, int64_t ldv, int64_t dv, float* o);
 
 // 12 independent VDPBF16PS chains for `iters` steps (the benchmark's peak loop); returns flops.
 double Bf16DotPeakLoop(int64_t iters);
