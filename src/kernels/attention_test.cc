@@ -524,23 +524,26 @@ TEST(AttentionTest, KvSplitsCombineToTheSameResult) {
 
 // Decoding with GQA: the query heads sharing a key/value head run as one task (head_group, up to
 // 64 rows), so each row's head must pick its own Q, mask and output: 16 heads on 1 or 2 key/value
-// heads, 1 to 16 queries (groups of 16, 8 and 4 heads), a mask that differs per head, causal,
-// split keys.
+// heads and 6 on 2 (tasks of 3 and 15 rows end in a group of 3), 1 to 16 queries (groups of 16, 8
+// and 4 heads), a mask that differs per head, causal, split keys.
 TEST(AttentionTest, GqaDecodingGroupsHeads) {
+  struct Heads { int64_t hq, hkv; };
   for (auto t : AllTypes())
-    for (int64_t hkv : {1, 2})
+    for (Heads heads : {Heads{16, 1}, Heads{16, 2}, Heads{6, 2}})  // 16, 8 and 3 heads a group
       for (int64_t nq : {1, 5, 16})
         for (int64_t splits : {0, 3}) {
           Case c;
-          c.batch = 2, c.hq = 16, c.hkv = hkv, c.nq = nq, c.nk = 300, c.dk = 32, c.dv = 24;
+          c.batch = 2, c.hq = heads.hq, c.hkv = heads.hkv, c.nq = nq, c.nk = 300, c.dk = 32;
+          c.dv = 24;
           c.few_query_rows = 16;
           c.kv_splits = splits;
           c.mask = MaskKind::kBool;
           c.fully_masked_rows = true;
           c.causal = true;
           c.bottom_right = true;
-          SCOPED_TRACE(std::string(DTypeName(t.first)) + " hkv " + std::to_string(hkv) + " nq " +
-                       std::to_string(nq) + " splits " + std::to_string(splits));
+          SCOPED_TRACE(std::string(DTypeName(t.first)) + " hq " + std::to_string(heads.hq) +
+                       " hkv " + std::to_string(heads.hkv) + " nq " + std::to_string(nq) +
+                       " splits " + std::to_string(splits));
           AttentionCase(Typed(c, t)).CheckAll();
         }
 }
@@ -600,14 +603,17 @@ TEST(AttentionTest, EverySimdTarget) {
       few.mask = MaskKind::kAdditive;
       few.mask_sizes = {4, 3, 300};
       AttentionCase(Typed(few, t)).CheckAll();
-      // Rows in groups of four (DecodeScores4) with a narrow dv, so that the group's output rows
-      // share the value loads (DecodePvRows) on every vector width, under a causal mask that
-      // gives the rows of a group different key counts.
+      // Rows in groups (DecodeScoresRows) with a narrow dv, so that the group's output rows share
+      // the value loads (DecodePvRows) on every vector width, under a causal mask that gives the
+      // rows of a group different key counts: 14 rows a task (groups of 4, 4, 4, 2), then 15
+      // (4, 4, 4, 3).
       Case rows = few;
-      rows.nq = 6, rows.dv = 7;
+      rows.nq = 7, rows.dv = 7;
       rows.mask = MaskKind::kNone;
       rows.causal = true;
       rows.bottom_right = true;
+      AttentionCase(Typed(rows, t)).CheckAll();
+      rows.hq = 6, rows.nq = 5;
       AttentionCase(Typed(rows, t)).CheckAll();
     }
     ++tested;

@@ -55,6 +55,11 @@ int DefaultThreadCount() {
   return MachineCores();
 }
 
+int64_t MachineL2Bytes() {
+  const cost::MachineModel& machine = RuntimeMachine();
+  return machine.caches.size() > 1 ? machine.caches[1].bytes : int64_t{1} << 20;
+}
+
 int MachineCores() {
   const unsigned hw = std::thread::hardware_concurrency();
   return hw > 0 ? static_cast<int>(hw) : 1;

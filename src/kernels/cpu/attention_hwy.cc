@@ -70,7 +70,7 @@ constexpr int64_t kGroup = 4;  // key rows per step of the bfloat16 pair kernels
 // reference and rescales z and O^T: probabilities stay below e^8 ~ 3e3, far from overflow.
 constexpr double kRescaleSlack = 8.0;
 constexpr int64_t kFewQueryKeys = 512;  // keys per step of the few-query path (FewQueryTask)
-// Query rows whose scores the few-query path computes together (DecodeScores4). Their score rows
+// Query rows whose scores the few-query path computes together (DecodeScoresRows). Their score rows
 // fit the S^T tile: 4 x max(bk, kFewQueryKeys) <= bkp x 96 elements (MakeTileLayout).
 constexpr int64_t kDecodeRows = 4;
 constexpr double kLog2e = 1.44269504088896340736;  // e^x = 2^(x log2(e)), the softmax's Pow2
@@ -179,8 +179,8 @@ struct Kernel {
   // the exp).
   bool amx_pipelined;
   // bfloat16 K and V read in place by the few-query path: both GEMVs on
-  // VDPBF16PS (Bf16DecodeScores4, Bf16DecodePv4; one row at a time Bf16DecodeScores1,
-  // Bf16DecodePv1), the scores from Q's own bfloat16 rows, which the task keeps in its K tile.
+  // VDPBF16PS (Bf16DecodeScores, Bf16DecodePv), the scores from Q's own bfloat16 rows, which the
+  // task keeps in its K tile.
   bool bf16_decode;
   int64_t npairs;  // pair rows of Q: (dk + 1) / 2, or dkp / 2 with AMX
   bool k_direct_pairs;
@@ -900,7 +900,8 @@ struct Kernel {
   }
 
   // Keys [j0, j0 + cols) for each row of a few-query task: scores, mask, online softmax, P V; rows
-  // in groups of kDecodeRows (FewQueryGroup), then one at a time.
+  // in groups of kDecodeRows (FewQueryGroup), then the 2 or 3 left as one more group, or the one
+  // left alone.
   template <typename T>
   void FewQueryTile(int64_t b, int64_t h, int64_t i0, int64_t rows, int64_t j0, int64_t cols,
                     const T* k, int64_t ldk, const T* v, int64_t ldv, int worker) const {
@@ -909,18 +910,18 @@ struct Kernel {
     A* z = Tile(worker, t.z_off);
     A* scores = Tile(worker, t.s_off);
     const int64_t all_rows = p.head_group * rows;
-    const int64_t group_end = all_rows / kDecodeRows * kDecodeRows;
-    for (int64_t g0 = 0; g0 < group_end; g0 += kDecodeRows) {
-      FewQueryGroup(b, h, i0, rows, g0, j0, cols, k, ldk, v, ldv, worker);
+    int64_t g0 = 0;
+    for (; g0 + kDecodeRows <= all_rows; g0 += kDecodeRows) {
+      FewQueryGroup<kDecodeRows>(b, h, i0, rows, g0, j0, cols, k, ldk, v, ldv, worker);
     }
-    for (int64_t i = group_end; i < all_rows; ++i) {
-      const int64_t query = i0 + i % rows;
-      const int64_t keys = KeysSeen(query, j0, cols);
-      if (keys <= 0) continue;
-      RowScores(i, k, ldk, keys, scores, worker);
-      if (!RowSoftmax(b, h + i / rows, query, j0, keys, scores, m + i, z + i, o + i * t.dv4)) {
-        continue;
-      }
+    if (all_rows - g0 == 3) FewQueryGroup<3>(b, h, i0, rows, g0, j0, cols, k, ldk, v, ldv, worker);
+    if (all_rows - g0 == 2) FewQueryGroup<2>(b, h, i0, rows, g0, j0, cols, k, ldk, v, ldv, worker);
+    if (all_rows - g0 != 1) return;
+    const int64_t i = g0, query = i0 + i % rows;
+    const int64_t keys = KeysSeen(query, j0, cols);
+    if (keys <= 0) return;
+    RowScores(i, k, ldk, keys, scores, worker);
+    if (RowSoftmax(b, h + i / rows, query, j0, keys, scores, m + i, z + i, o + i * t.dv4)) {
       RowPv(scores, v, ldv, keys, o + i * t.dv4);
     }
   }
@@ -932,8 +933,8 @@ struct Kernel {
     if constexpr (kBf16DotCompiled && std::is_same_v<T, uint16_t>) {
       if (bf16_decode) {
         const auto* qbits = reinterpret_cast<const uint16_t*>(Tile(worker, t.k_off));
-        Bf16DecodeScores1(qbits + i * p.dk, k, ldk, keys, p.dk, static_cast<float>(p.scale),
-                          AsFloat(s));
+        Bf16DecodeScores(qbits + i * p.dk, p.dk, 1, k, ldk, keys, p.dk,
+                         static_cast<float>(p.scale), AsFloat(s), 0);
         return;
       }
     }
@@ -946,15 +947,15 @@ struct Kernel {
   void RowPv(A* s, const T* v, int64_t ldv, int64_t keys, A* orow) const {
     if constexpr (kBf16DotCompiled && std::is_same_v<T, uint16_t>) {
       if (bf16_decode) {
-        Bf16DecodePv1(AsFloat(s), keys, v, ldv, p.dv, AsFloat(orow));
+        Bf16DecodePv(AsFloat(s), 0, 1, keys, v, ldv, p.dv, AsFloat(orow), 0);
         return;
       }
     }
     DecodePv(d, s, v, ldv, keys, p.dv, orow);
   }
 
-  // Rows g0 .. g0 + kDecodeRows - 1 of a few-query task against keys [j0, j0 + cols).
-  template <typename T>
+  // Rows g0 .. g0 + R - 1 (R <= kDecodeRows) of a few-query task against keys [j0, j0 + cols).
+  template <int64_t R, typename T>
   void FewQueryGroup(int64_t b, int64_t h, int64_t i0, int64_t rows, int64_t g0, int64_t j0,
                      int64_t cols, const T* k, int64_t ldk, const T* v, int64_t ldv,
                      int worker) const {
@@ -964,18 +965,25 @@ struct Kernel {
     A* z = Tile(worker, t.z_off);
     A* scores = Tile(worker, t.s_off);
     const int64_t lds = RoundUpTo(cols, lanes);  // score rows: kDecodeRows of them fit the S^T tile
-    // Rows in groups of kDecodeRows share each key vector's load (DecodeScores4) and, where the
-    // group's output rows take at most two passes over each value row (DecodePvRows), each value
-    // vector's too; a group runs over the keys its last-seeing row sees, its other rows' scores
-    // past their own keys made 0 after the softmax. FewQueryTile takes a last group of fewer rows
-    // row by row.
-    // More passes streamed V from memory slower than one row at a time: grouped GQA decoding of
-    // float64 at d = 128 ran 0.7x as fast in 2 or 4 passes (moa bench --nq 1 --heads 32
-    // --kv-heads 8 --d 128, one core).
+    // The rows of a group share each key vector's load (DecodeScoresRows) and, where rows_pv, each
+    // value vector's too (DecodePvRows); a group runs over the keys its last-seeing row sees, its
+    // other rows' scores past their own keys made 0 after the softmax. Groups of 2 and 3 rows (what
+    // GQA leaves of 5, 6, 7 query heads per key/value head) read K once where row by row read it 2
+    // or 3 times.
+    // rows_pv: at most two passes over each value row (kPvRowsAcc / R output vectors a pass), and
+    // two only where the step's value rows fit p.few_query_pass_bytes. Measured on an EPYC
+    // with 1 MiB of L2 per core (moa bench --nq 1 --heads 16, 32 --kv-heads 8 --d 128, one core):
+    // float32 at d = 128 with 4 rows in 2 passes (a step's V: 256 KiB) ran 1.4x as fast as row by
+    // row; float64 at d = 128 (512 KiB) ran 0.7x with 4 rows in 4 passes and 0.75-0.95x with 2
+    // rows in 2 passes.
+    const int64_t vectors = RoundUpTo(p.dv, lanes) / lanes;
+    const int64_t per_pass = static_cast<int64_t>(kPvRowsAcc) / R;
+    const int64_t passes = (vectors + per_pass - 1) / per_pass;
     const bool rows_pv =
-        kDecodeRows * RoundUpTo(p.dv, lanes) / lanes <= 2 * static_cast<int64_t>(kPvRowsAcc);
+        passes == 1 ||
+        (passes == 2 && cols * p.dv * static_cast<int64_t>(sizeof(T)) <= p.few_query_pass_bytes);
     int64_t group_keys = 0;
-    for (int64_t i = g0; i < g0 + kDecodeRows; ++i) {
+    for (int64_t i = g0; i < g0 + R; ++i) {
       group_keys = std::max(group_keys, KeysSeen(i0 + i % rows, j0, cols));
     }
     if (group_keys <= 0) return;
@@ -983,13 +991,15 @@ struct Kernel {
     if constexpr (kBf16DotCompiled && std::is_same_v<T, uint16_t>) {
       if (bf16_decode) {
         const auto* qbits = reinterpret_cast<const uint16_t*>(Tile(worker, t.k_off));
-        Bf16DecodeScores4(qbits + g0 * p.dk, p.dk, k, ldk, group_keys, p.dk,
-                          static_cast<float>(p.scale), scores, lds);
+        Bf16DecodeScores(qbits + g0 * p.dk, p.dk, R, k, ldk, group_keys, p.dk,
+                         static_cast<float>(p.scale), scores, lds);
         scored = true;
       }
     }
-    if (!scored) DecodeScores4(d, q + g0 * p.dk, p.dk, k, ldk, group_keys, p.dk, scores, lds);
-    for (int64_t x = 0; x < kDecodeRows; ++x) {
+    if (!scored) {
+      DecodeScoresRows<R>(d, q + g0 * p.dk, p.dk, k, ldk, group_keys, p.dk, scores, lds);
+    }
+    for (int64_t x = 0; x < R; ++x) {
       const int64_t i = g0 + x, query = i0 + i % rows;
       const int64_t keys = KeysSeen(query, j0, cols);
       A* s = scores + x * lds;
@@ -1004,12 +1014,12 @@ struct Kernel {
     if (!rows_pv) return;
     if constexpr (kBf16DotCompiled && std::is_same_v<T, uint16_t>) {
       if (bf16_decode) {
-        Bf16DecodePv4(AsFloat(scores), lds, group_keys, v, ldv, p.dv, AsFloat(o + g0 * t.dv4),
-                      t.dv4);
+        Bf16DecodePv(AsFloat(scores), lds, R, group_keys, v, ldv, p.dv, AsFloat(o + g0 * t.dv4),
+                     t.dv4);
         return;
       }
     }
-    DecodePvRows<kDecodeRows>(d, scores, lds, v, ldv, group_keys, p.dv, o + g0 * t.dv4, t.dv4);
+    DecodePvRows<R>(d, scores, lds, v, ldv, group_keys, p.dv, o + g0 * t.dv4, t.dv4);
   }
 
   // One score row of the few-query path, keys [j0, j0 + keys) of query `query` of head h, through

@@ -155,6 +155,56 @@ inline __m128 SumsOf4(const __m512 (&acc)[4], float scale) {
                     _mm_set1_ps(scale));
 }
 
+// R query rows against each key row: each key vector of 32 elements, loaded once, meets the R rows
+// in R VDPBF16PS, and one SumsOf4 ends the R dot products.
+template <int R>
+void DecodeScoresRows(const uint16_t* q, int64_t ldq, const uint16_t* k, int64_t ldk,
+                      int64_t keys, int64_t dk, float scale, float* s, int64_t lds) {
+  const int64_t full = dk / 32 * 32;
+  const __mmask32 tail = FirstLanes32(dk - full);
+  for (int64_t j = 0; j < keys; ++j) {
+    const uint16_t* r = k + j * ldk;
+    __m512 acc[4];
+    Unrolled<4>([&](auto x) { acc[x] = _mm512_setzero_ps(); });
+    for (int64_t c = 0; c < full; c += 32) {
+      const __m512bh kv = (__m512bh)_mm512_loadu_si512(r + c);
+      Unrolled<R>([&](auto x) {
+        acc[x] = _mm512_dpbf16_ps(acc[x], kv, (__m512bh)_mm512_loadu_si512(q + x * ldq + c));
+      });
+    }
+    if (tail != 0) {  // the head dim's last dk % 32 elements, the rest of the vector 0
+      const __m512bh kv = (__m512bh)_mm512_maskz_loadu_epi16(tail, r + full);
+      Unrolled<R>([&](auto x) {
+        const __m512i qv = _mm512_maskz_loadu_epi16(tail, q + x * ldq + full);
+        acc[x] = _mm512_dpbf16_ps(acc[x], kv, (__m512bh)qv);
+      });
+    }
+    alignas(16) float out[4];
+    _mm_store_ps(out, SumsOf4(acc, scale));
+    Unrolled<R>([&](auto x) { s[x * lds + j] = out[x]; });
+  }
+}
+
+// One query row: four key rows, one after the other in address order, into four independent sums
+// that one SumsOf4 ends (one row against each key row would end every dot product in a reduction
+// of its own); then the last keys % 4 one at a time.
+void DecodeScores1(const uint16_t* q, const uint16_t* k, int64_t ldk, int64_t keys, int64_t dk,
+                   float scale, float* s) {
+  const int64_t full = dk / 32 * 32;
+  const __mmask32 tail = FirstLanes32(dk - full);
+  int64_t j = 0;
+  for (; j + 4 <= keys; j += 4) {
+    __m512 acc[4];
+    Unrolled<4>([&](auto x) { acc[x] = DotRow(k + (j + x) * ldk, q, full, tail); });
+    _mm_storeu_ps(s + j, SumsOf4(acc, scale));
+  }
+  for (; j < keys; ++j) {
+    const __m512 acc[4] = {DotRow(k + j * ldk, q, full, tail), _mm512_setzero_ps(),
+                           _mm512_setzero_ps(), _mm512_setzero_ps()};
+    s[j] = _mm_cvtss_f32(SumsOf4(acc, scale));
+  }
+}
+
 // NC chunks of 32 output columns of R rows over every key pair: 2 x NC x R accumulators. The
 // last chunk reads and writes only the columns of `last`.
 template <int R, int NC>
@@ -197,10 +247,12 @@ void DecodePvChunks(const uint32_t* pp, int64_t ldpp, int64_t keys, const uint16
   });
 }
 
-// The R-row P V (Bf16DecodePv4, Bf16DecodePv1). Each row's probabilities become bfloat16 pairs
-// in place: 32 floats at a time become 16 pairs written over the first half of what was just read
-// (nearest even, as VCVTNE2PS2BF16 rounds). Then passes of 32 * kChunks output columns
-// (16 accumulators) over the value rows, the last pass 1 to kChunks chunks, its last partial.
+// The R-row P V (Bf16DecodePv). Each row's probabilities become bfloat16 pairs in place: 32
+// floats at a time become 16 pairs written over the first half of what was just read (nearest
+// even, as VCVTNE2PS2BF16 rounds). Then passes of 32 * kChunks output columns (at most 16
+// accumulators: one row takes 256 columns a pass, as DecodePv; four rows 64, float32 and bfloat16
+// at d = 128 in two passes, as DecodePvRows) over the value rows, the last pass 1 to kChunks
+// chunks, its last partial.
 template <int R>
 void DecodePvRows(float* p, int64_t ldp, int64_t keys, const uint16_t* v, int64_t ldv, int64_t dv,
                   float* o, int64_t ldo) {
@@ -258,63 +310,18 @@ void Bf16PairRows(float* st, int64_t lds, int64_t rows, int64_t rows_pad) {
   }
 }
 
-void Bf16DecodeScores4(const uint16_t* q, int64_t ldq, const uint16_t* k, int64_t ldk,
-                       int64_t keys, int64_t dk, float scale, float* s, int64_t lds) {
-  const int64_t full = dk / 32 * 32;
-  const __mmask32 tail = FirstLanes32(dk - full);
-  for (int64_t j = 0; j < keys; ++j) {
-    const uint16_t* r = k + j * ldk;
-    __m512 acc[4];
-    Unrolled<4>([&](auto x) { acc[x] = _mm512_setzero_ps(); });
-    // One key vector of 32 elements meets the four query rows: 4 VDPBF16PS.
-    for (int64_t c = 0; c < full; c += 32) {
-      const __m512bh kv = (__m512bh)_mm512_loadu_si512(r + c);
-      Unrolled<4>([&](auto x) {
-        acc[x] = _mm512_dpbf16_ps(acc[x], kv, (__m512bh)_mm512_loadu_si512(q + x * ldq + c));
-      });
-    }
-    if (tail != 0) {  // the head dim's last dk % 32 elements, the rest of the vector 0
-      const __m512bh kv = (__m512bh)_mm512_maskz_loadu_epi16(tail, r + full);
-      Unrolled<4>([&](auto x) {
-        const __m512i qv = _mm512_maskz_loadu_epi16(tail, q + x * ldq + full);
-        acc[x] = _mm512_dpbf16_ps(acc[x], kv, (__m512bh)qv);
-      });
-    }
-    alignas(16) float out[4];
-    _mm_store_ps(out, SumsOf4(acc, scale));
-    Unrolled<4>([&](auto x) { s[x * lds + j] = out[x]; });
+void Bf16DecodeScores(const uint16_t* q, int64_t ldq, int64_t rows, const uint16_t* k, int64_t ldk,
+                      int64_t keys, int64_t dk, float scale, float* s, int64_t lds) {
+  if (rows == 1) {
+    DecodeScores1(q, k, ldk, keys, dk, scale, s);
+  } else {
+    WithConstant<4>(rows, [&](auto r) { DecodeScoresRows<r>(q, ldq, k, ldk, keys, dk, scale, s, lds); });
   }
 }
 
-void Bf16DecodeScores1(const uint16_t* q, const uint16_t* k, int64_t ldk, int64_t keys, int64_t dk,
-                       float scale, float* s) {
-  const int64_t full = dk / 32 * 32;
-  const __mmask32 tail = FirstLanes32(dk - full);
-  int64_t j = 0;
-  // Four key rows, one after the other in address order, into four independent sums that one
-  // SumsOf4 ends; then the last keys % 4 one at a time.
-  for (; j + 4 <= keys; j += 4) {
-    __m512 acc[4];
-    Unrolled<4>([&](auto x) { acc[x] = DotRow(k + (j + x) * ldk, q, full, tail); });
-    _mm_storeu_ps(s + j, SumsOf4(acc, scale));
-  }
-  for (; j < keys; ++j) {
-    const __m512 acc[4] = {DotRow(k + j * ldk, q, full, tail), _mm512_setzero_ps(),
-                           _mm512_setzero_ps(), _mm512_setzero_ps()};
-    s[j] = _mm_cvtss_f32(SumsOf4(acc, scale));
-  }
-}
-
-void Bf16DecodePv4(float* p, int64_t ldp, int64_t keys, const uint16_t* v, int64_t ldv,
-                   int64_t dv, float* o, int64_t ldo) {
-  // Two chunks (64 columns) a pass: float32 and bfloat16 at d = 128 in two passes over the value
-  // rows, as DecodePvRows in decode_gemv-inl.h.
-  DecodePvRows<4>(p, ldp, keys, v, ldv, dv, o, ldo);
-}
-
-void Bf16DecodePv1(float* p, int64_t keys, const uint16_t* v, int64_t ldv, int64_t dv, float* o) {
-  // Eight chunks (256 columns) a pass, as DecodePv.
-  DecodePvRows<1>(p, 0, keys, v, ldv, dv, o, 0);
+void Bf16DecodePv(float* p, int64_t ldp, int64_t rows, int64_t keys, const uint16_t* v,
+                  int64_t ldv, int64_t dv, float* o, int64_t ldo) {
+  WithConstant<4>(rows, [&](auto r) { DecodePvRows<r>(p, ldp, keys, v, ldv, dv, o, ldo); });
 }
 
 __attribute__((noinline)) double Bf16DotPeakLoop(int64_t iters) {
@@ -340,11 +347,10 @@ void Bf16ScoreTile(const uint16_t*, int64_t, int64_t, int64_t, const uint32_t*, 
 void Bf16PvTile(const uint32_t*, int64_t, int64_t, const uint32_t*, int64_t, int64_t, float*,
                 int64_t, int64_t) {}
 void Bf16PairRows(float*, int64_t, int64_t, int64_t) {}
-void Bf16DecodeScores4(const uint16_t*, int64_t, const uint16_t*, int64_t, int64_t, int64_t, float,
-                       float*, int64_t) {}
-void Bf16DecodeScores1(const uint16_t*, const uint16_t*, int64_t, int64_t, int64_t, float, float*) {}
-void Bf16DecodePv4(float*, int64_t, int64_t, const uint16_t*, int64_t, int64_t, float*, int64_t) {}
-void Bf16DecodePv1(float*, int64_t, const uint16_t*, int64_t, int64_t, float*) {}
+void Bf16DecodeScores(const uint16_t*, int64_t, int64_t, const uint16_t*, int64_t, int64_t, int64_t,
+                      float, float*, int64_t) {}
+void Bf16DecodePv(float*, int64_t, int64_t, int64_t, const uint16_t*, int64_t, int64_t, float*,
+                  int64_t) {}
 double Bf16DotPeakLoop(int64_t) { return 0; }
 
 #endif

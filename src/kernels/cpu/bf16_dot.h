@@ -36,26 +36,20 @@ void Bf16PvTile(const uint32_t* vpairs, int64_t ldv, int64_t npairs, const uint3
 // first rows_pad columns.
 void Bf16PairRows(float* st, int64_t lds, int64_t rows, int64_t rows_pad);
 
-// The few-query path's scores of four query rows at once (decode_gemv-inl.h, DecodeScores4):
-// s[x * lds + j] = scale * sum_c q[x * ldq + c] * k[j * ldk + c] for x < 4 and keys j < keys, over
-// dk bfloat16 elements read in place (consecutive elements of the head dim as the pairs).
-void Bf16DecodeScores4(const uint16_t* q, int64_t ldq, const uint16_t* k, int64_t ldk,
-                       int64_t keys, int64_t dk, float scale, float* s, int64_t lds);
+// The few-query path's scores of 1 to 4 query rows at once (decode_gemv-inl.h, DecodeScores and
+// DecodeScoresRows): s[x * lds + j] = scale * sum_c q[x * ldq + c] * k[j * ldk + c] for x < rows and
+// keys j < keys, over dk bfloat16 elements read in place (consecutive elements of the head dim as
+// the pairs).
+void Bf16DecodeScores(const uint16_t* q, int64_t ldq, int64_t rows, const uint16_t* k, int64_t ldk,
+                      int64_t keys, int64_t dk, float scale, float* s, int64_t lds);
 
-// The same for one query row (decode_gemv-inl.h, DecodeScores): s[j] for j < keys.
-void Bf16DecodeScores1(const uint16_t* q, const uint16_t* k, int64_t ldk, int64_t keys, int64_t dk,
-                       float scale, float* s);
-
-// The few-query path's P V of four rows at once (decode_gemv-inl.h, DecodePvRows):
-// o[x * ldo + e] += sum_j p[x * ldp + j] * v[j * ldv + e] for x < 4, e < dv and keys j < keys, V
-// bfloat16 read in place. Each row's probabilities are rounded to bfloat16 in place (p's rows
+// The few-query path's P V of 1 to 4 rows at once (decode_gemv-inl.h, DecodePv and DecodePvRows):
+// o[x * ldo + e] += sum_j p[x * ldp + j] * v[j * ldv + e] for x < rows, e < dv and keys j < keys,
+// V bfloat16 read in place. Each row's probabilities are rounded to bfloat16 in place (p's rows
 // become pairs (p[2i], p[2i + 1]) in their first (keys + 1) / 2 32-bit words; a row is written up
 // to its first multiple of 16 words), and two value rows meet each pair in one VDPBF16PS.
-void Bf16DecodePv4(float* p, int64_t ldp, int64_t keys, const uint16_t* v, int64_t ldv,
-                   int64_t dv, float* o, int64_t ldo);
-
-// The same for one row (decode_gemv-inl.h, DecodePv): o[e] for e < dv, p rounded in place.
-void Bf16DecodePv1(float* p, int64_t keys, const uint16_t* v, int64_t ldv, int64_t dv, float* o);
+void Bf16DecodePv(float* p, int64_t ldp, int64_t rows, int64_t keys, const uint16_t* v,
+                  int64_t ldv, int64_t dv, float* o, int64_t ldo);
 
 // 12 independent VDPBF16PS chains for `iters` steps (the benchmark's peak loop); returns flops.
 double Bf16DotPeakLoop(int64_t iters);

@@ -126,35 +126,32 @@ HWY_INLINE void SumsOfLanes4(D d, V a, V b, V c, V e, A* HWY_RESTRICT out) {
 #endif
 }
 
-// DecodeScores for four query rows (ldq apart) at once, into four score rows (lds apart): each
-// key vector, loaded once, meets the four queries, and one SumsOfLanes4 ends the four dots. Key
-// rows are still read one at a time, front to back (see DecodeScores): two rows per step (8
-// accumulators, 0.75 loads per FMA instead of 1.25) ran grouped GQA decoding at d = 128 0.7x as
-// fast.
-template <class D, typename T, typename A = hn::TFromD<D>>
-HWY_INLINE void DecodeScores4(D d, const A* HWY_RESTRICT q, int64_t ldq, const T* HWY_RESTRICT k,
-                              int64_t ldk, int64_t keys, int64_t dk, A* HWY_RESTRICT s,
-                              int64_t lds) {
+// DecodeScores for R <= 4 query rows (ldq apart) at once, into R score rows (lds apart): each
+// key vector, loaded once, meets the R queries, and one SumsOfLanes4 ends the R dots. Key rows are
+// still read one at a time, front to back (see DecodeScores): two rows per step (8 accumulators,
+// 0.75 loads per FMA instead of 1.25) ran grouped GQA decoding at d = 128 0.7x as fast.
+template <size_t R, class D, typename T, typename A = hn::TFromD<D>>
+HWY_INLINE void DecodeScoresRows(D d, const A* HWY_RESTRICT q, int64_t ldq,
+                                 const T* HWY_RESTRICT k, int64_t ldk, int64_t keys, int64_t dk,
+                                 A* HWY_RESTRICT s, int64_t lds) {
+  static_assert(R >= 1 && R <= 4, "DecodeScoresRows: 1 to 4 rows");
   using V = hn::Vec<D>;
   const int64_t n = static_cast<int64_t>(hn::Lanes(d));
   const int64_t vector_end = dk / n * n;
   for (int64_t j = 0; j < keys; ++j) {
     const T* r = k + j * ldk;
-    V a0 = hn::Zero(d), a1 = hn::Zero(d), a2 = hn::Zero(d), a3 = hn::Zero(d);
+    V acc[4] = {hn::Zero(d), hn::Zero(d), hn::Zero(d), hn::Zero(d)};
     for (int64_t c = 0; c < vector_end; c += n) {
       const V kv = LoadWide(d, r + c);
-      a0 = hn::MulAdd(hn::LoadU(d, q + c), kv, a0);
-      a1 = hn::MulAdd(hn::LoadU(d, q + ldq + c), kv, a1);
-      a2 = hn::MulAdd(hn::LoadU(d, q + 2 * ldq + c), kv, a2);
-      a3 = hn::MulAdd(hn::LoadU(d, q + 3 * ldq + c), kv, a3);
+      for (size_t x = 0; x < R; ++x) acc[x] = hn::MulAdd(hn::LoadU(d, q + x * ldq + c), kv, acc[x]);
     }
     HWY_ALIGN A sums[4];
-    SumsOfLanes4(d, a0, a1, a2, a3, sums);
+    SumsOfLanes4(d, acc[0], acc[1], acc[2], acc[3], sums);
     for (int64_t c = vector_end; c < dk; ++c) {
       const A kc = WidenOne<A>(r[c]);
-      for (int x = 0; x < 4; ++x) sums[x] += q[x * ldq + c] * kc;
+      for (size_t x = 0; x < R; ++x) sums[x] += q[x * ldq + c] * kc;
     }
-    for (int x = 0; x < 4; ++x) s[x * lds + j] = sums[x];
+    for (size_t x = 0; x < R; ++x) s[x * lds + j] = sums[x];
   }
 }
 
