@@ -99,6 +99,30 @@ void FewQueryArgs(benchmark::internal::Benchmark* b) {
   b->Unit(benchmark::kMicrosecond)->UseRealTime();
 }
 
+// The fixed cost of one call: one query against nk keys of one head (float32, d = 64), where the
+// work itself is a few hundred nanoseconds. Arguments: nk, threads.
+void BM_CallOverhead(benchmark::State& state) {
+  const moa::DType dtype = moa::DType::kFloat32;
+  const int64_t nk = state.range(0), d = 64;
+  const auto q = Random(dtype, d), k = Random(dtype, nk * d), v = Random(dtype, nk * d);
+  std::vector<unsigned char> o(d * moa::DTypeSize(dtype));
+  moa::AttentionOptions options;
+  options.num_threads = static_cast<int>(state.range(1));
+  for (auto _ : state) {
+    moa::Attention(moa::Tensor::Bhsd(q.data(), dtype, 1, 1, 1, d),
+                   moa::Tensor::Bhsd(k.data(), dtype, 1, 1, nk, d),
+                   moa::Tensor::Bhsd(v.data(), dtype, 1, 1, nk, d),
+                   moa::Tensor::Bhsd(o.data(), dtype, 1, 1, 1, d), options);
+    benchmark::DoNotOptimize(o.data());
+    benchmark::ClobberMemory();
+  }
+}
+BENCHMARK(BM_CallOverhead)
+    ->ArgNames({"nk", "threads"})
+    ->ArgsProduct({{1, 16}, {1, 2}})
+    ->Unit(benchmark::kMicrosecond)
+    ->UseRealTime();
+
 BENCHMARK_CAPTURE(BM_FewQueries, float32, moa::DType::kFloat32)->Apply(FewQueryArgs);
 BENCHMARK_CAPTURE(BM_FewQueries, float64, moa::DType::kFloat64)->Apply(FewQueryArgs);
 BENCHMARK_CAPTURE(BM_FewQueries, bfloat16, moa::DType::kBFloat16)->Apply(FewQueryArgs);
