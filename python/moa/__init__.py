@@ -13,6 +13,7 @@ directly; with NumPy, wrap uint16 bit patterns in `moa.BFloat16` (see `moa.bfloa
 import json
 import math
 import os
+import sys
 
 import numpy as np
 
@@ -61,11 +62,13 @@ def bfloat16(array):
 
 
 def _torch():
-    try:
-        import torch
-        return torch
-    except ImportError:
-        return None
+    """torch if it is imported already (any tensor passed in implies it): NumPy callers never pay
+    for importing it (seconds on the first call)."""
+    return sys.modules.get("torch")
+
+
+_NUMPY_DTYPES = {np.dtype(np.float64): "float64", np.dtype(np.float32): "float32",
+                 np.dtype(np.bool_): "bool"}
 
 
 class _Arg:
@@ -86,10 +89,10 @@ class _Arg:
         elif isinstance(x, BFloat16):
             self.dtype, self.array = "bfloat16", x.bits
         elif isinstance(x, np.ndarray):
-            if x.dtype not in (np.float64, np.float32, np.bool_):
+            self.dtype, self.array = _NUMPY_DTYPES.get(x.dtype), x
+            if self.dtype is None:
                 raise TypeError(f"{name}: unsupported dtype {x.dtype} (expected float64 or float32; "
                                 "bfloat16 through moa.bfloat16)")
-            self.dtype, self.array = str(x.dtype), x
         else:
             raise TypeError(f"{name}: expected a NumPy array or a torch tensor, got {type(x).__name__}")
         if name != "attn_mask" and self.array.ndim < 2:
@@ -97,6 +100,8 @@ class _Arg:
 
 
 def _broadcast(shapes, names):
+    if all(s == shapes[0] for s in shapes):
+        return tuple(shapes[0])
     try:
         return tuple(np.broadcast_shapes(*shapes))
     except ValueError:
@@ -113,6 +118,8 @@ def _batch_heads(lead):
 
 def _as_4d(array, lead):
     """Views `array` (lead..., rows, cols) as (B, H, rows, cols), broadcasting to `lead` first."""
+    if array.ndim == 4 and array.shape[:2] == lead:
+        return array  # already (B, H, rows, cols): the common case, no NumPy calls
     rows, cols = array.shape[-2:]
     full = np.broadcast_to(array, lead + (rows, cols))
     return full.reshape(*_batch_heads(lead), rows, cols)  # a view where strides allow, else a copy
