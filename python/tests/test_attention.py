@@ -7,6 +7,9 @@ difference over max-norm of the reference): float64 1e-12, float32 1e-5, bfloat1
 """
 import itertools
 import math
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -140,6 +143,16 @@ def test_numpy_in_numpy_out_and_transposed_views(dtype):
     v2 = rng.standard_normal((12, 4)).astype(dtype)
     want2, _ = reference(torch.from_numpy(q2), torch.from_numpy(np.ascontiguousarray(kt)), torch.from_numpy(v2))
     assert rel_err(moa.attention(q2, kt, v2), want2) <= TOL[dtype]
+
+
+def test_numpy_callers_do_not_import_torch():
+    # A fresh interpreter: importing torch takes seconds, and NumPy input never needs it.
+    code = ("import sys, numpy as np, moa; x = np.ones((1, 2, 3, 4), np.float32); "
+            "out = moa.attention(x, x, x); "
+            "assert out.shape == (1, 2, 3, 4) and np.allclose(out, 1); "
+            "assert 'torch' not in sys.modules, 'moa.attention imported torch'")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+    subprocess.run([sys.executable, "-c", code], check=True, env=env)
 
 
 def test_numpy_bfloat16_route():
