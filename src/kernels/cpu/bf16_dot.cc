@@ -310,12 +310,14 @@ void Bf16PairRows(float* st, int64_t lds, int64_t rows, int64_t rows_pad) {
   }
 }
 
-void Bf16DecodeScores(const uint16_t* q, int64_t ldq, int64_t rows, const uint16_t* k, int64_t ldk,
-                      int64_t keys, int64_t dk, float scale, float* s, int64_t lds) {
+void Bf16DecodeScores(const uint16_t* q, int64_t ldq, int64_t rows, const uint16_t* k,
+                      int64_t ldk, int64_t keys, int64_t dk, float scale, float* s, int64_t lds) {
   if (rows == 1) {
     DecodeScores1(q, k, ldk, keys, dk, scale, s);
   } else {
-    WithConstant<4>(rows, [&](auto r) { DecodeScoresRows<r>(q, ldq, k, ldk, keys, dk, scale, s, lds); });
+    WithConstant<4>(rows, [&](auto r) {
+      DecodeScoresRows<r>(q, ldq, k, ldk, keys, dk, scale, s, lds);
+    });
   }
 }
 
@@ -347,8 +349,8 @@ void Bf16ScoreTile(const uint16_t*, int64_t, int64_t, int64_t, const uint32_t*, 
 void Bf16PvTile(const uint32_t*, int64_t, int64_t, const uint32_t*, int64_t, int64_t, float*,
                 int64_t, int64_t) {}
 void Bf16PairRows(float*, int64_t, int64_t, int64_t) {}
-void Bf16DecodeScores(const uint16_t*, int64_t, int64_t, const uint16_t*, int64_t, int64_t, int64_t,
-                      float, float*, int64_t) {}
+void Bf16DecodeScores(const uint16_t*, int64_t, int64_t, const uint16_t*, int64_t, int64_t,
+                      int64_t, float, float*, int64_t) {}
 void Bf16DecodePv(float*, int64_t, int64_t, int64_t, const uint16_t*, int64_t, int64_t, float*,
                   int64_t) {}
 double Bf16DotPeakLoop(int64_t) { return 0; }

@@ -37,11 +37,11 @@ void Bf16PvTile(const uint32_t* vpairs, int64_t ldv, int64_t npairs, const uint3
 void Bf16PairRows(float* st, int64_t lds, int64_t rows, int64_t rows_pad);
 
 // The few-query path's scores of 1 to 4 query rows at once (decode_gemv-inl.h, DecodeScores and
-// DecodeScoresRows): s[x * lds + j] = scale * sum_c q[x * ldq + c] * k[j * ldk + c] for x < rows and
-// keys j < keys, over dk bfloat16 elements read in place (consecutive elements of the head dim as
-// the pairs).
-void Bf16DecodeScores(const uint16_t* q, int64_t ldq, int64_t rows, const uint16_t* k, int64_t ldk,
-                      int64_t keys, int64_t dk, float scale, float* s, int64_t lds);
+// DecodeScoresRows): s[x * lds + j] = scale * sum_c q[x * ldq + c] * k[j * ldk + c] for x < rows
+// and keys j < keys, over dk bfloat16 elements read in place (consecutive elements of the head dim
+// as the pairs).
+void Bf16DecodeScores(const uint16_t* q, int64_t ldq, int64_t rows, const uint16_t* k,
+                      int64_t ldk, int64_t keys, int64_t dk, float scale, float* s, int64_t lds);
 
 // The few-query path's P V of 1 to 4 rows at once (decode_gemv-inl.h, DecodePv and DecodePvRows):
 // o[x * ldo + e] += sum_j p[x * ldp + j] * v[j * ldv + e] for x < rows, e < dv and keys j < keys,

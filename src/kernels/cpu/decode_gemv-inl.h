@@ -143,7 +143,9 @@ HWY_INLINE void DecodeScoresRows(D d, const A* HWY_RESTRICT q, int64_t ldq,
     V acc[4] = {hn::Zero(d), hn::Zero(d), hn::Zero(d), hn::Zero(d)};
     for (int64_t c = 0; c < vector_end; c += n) {
       const V kv = LoadWide(d, r + c);
-      for (size_t x = 0; x < R; ++x) acc[x] = hn::MulAdd(hn::LoadU(d, q + x * ldq + c), kv, acc[x]);
+      for (size_t x = 0; x < R; ++x) {
+        acc[x] = hn::MulAdd(hn::LoadU(d, q + x * ldq + c), kv, acc[x]);
+      }
     }
     HWY_ALIGN A sums[4];
     SumsOfLanes4(d, acc[0], acc[1], acc[2], acc[3], sums);
