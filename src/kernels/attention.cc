@@ -305,7 +305,6 @@ void Attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& 
   const bool naive = options.impl == AttentionImpl::kNaive;
   const int64_t few_query_rows = internal::few_query_rows_for_test;
   p.few_query_rows = few_query_rows >= 0 ? few_query_rows : internal::FewQueryRows(q.dtype);
-  p.few_query_pass_bytes = internal::MachineL2Bytes() / 4;
   // Decoding with GQA: when the one query block takes the few-query path, the query heads that
   // share a key/value head form one task (as many as fit kQueryQuantum rows), so K and V are read
   // once for all of them.

@@ -48,10 +48,6 @@ struct AttentionProblem {
   // head dim against the key rows, four at a time, instead of the tile kernels that compute a
   // whole query chunk.
   int64_t few_query_rows = 0;
-  // A few-query group's P V may take two passes over each value row only where one step's value
-  // rows (keys x dv elements) fit this many bytes: a quarter of the core's L2, so that the second
-  // pass finds them there beside the step's key rows and the tiles.
-  int64_t few_query_pass_bytes = 0;
   // Query heads per fused task: 1, or, when every query block takes the few-query path and heads
   // share key/value heads (GQA), a divisor of q_heads / kv_heads, so that the heads sharing K and
   // V read them once. head_group x (rows of a block) <= kQueryQuantum.

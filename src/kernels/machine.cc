@@ -55,11 +55,6 @@ int DefaultThreadCount() {
   return MachineCores();
 }
 
-int64_t MachineL2Bytes() {
-  const cost::MachineModel& machine = RuntimeMachine();
-  return machine.caches.size() > 1 ? machine.caches[1].bytes : int64_t{1} << 20;
-}
-
 int MachineCores() {
   // Read once: glibc reads /sys/devices/system/cpu/online on every call (three system calls),
   // and an attention call asks twice: 6.1 of the 7.6 us a one-query call of one head took

@@ -30,10 +30,6 @@ Blocks ChooseBlocks(DType dtype, int64_t dk, int64_t dv, int64_t nq, int64_t nk,
 // The cores this machine has online (at least 1).
 int MachineCores();
 
-// Bytes of the cache level after L1 that one core has (the second level of the machine's
-// description; 1 MiB where the description has none).
-int64_t MachineL2Bytes();
-
 // Split-KV: into how many key ranges to split each of `tasks` query blocks (of nk keys in tiles of
 // bk) so that `threads` workers share the pieces evenly, within kSplitSlack of a perfect share;
 // 1 when the tasks already share well (as they do whenever there are many). Decoding one sequence

@@ -73,6 +73,8 @@ constexpr int64_t kFewQueryKeys = 512;  // keys per step of the few-query path (
 // Query rows whose scores the few-query path computes together (DecodeScoresRows). Their score rows
 // fit the S^T tile: 4 x max(bk, kFewQueryKeys) <= bkp x 96 elements (MakeTileLayout).
 constexpr int64_t kDecodeRows = 4;
+// The longest value row (bytes) a few-query group's P V reads in two passes (FewQueryGroup).
+constexpr int64_t kTwoPassRowBytes = 512;
 constexpr double kLog2e = 1.44269504088896340736;  // e^x = 2^(x log2(e)), the softmax's Pow2
 
 // Element access: bfloat16 travels as its 16 bits (uint16_t).
@@ -971,17 +973,18 @@ struct Kernel {
     // GQA leaves of 5, 6, 7 query heads per key/value head) read K once where row by row read it 2
     // or 3 times.
     // rows_pv: at most two passes over each value row (kPvRowsAcc / R output vectors a pass), and
-    // two only where the step's value rows fit p.few_query_pass_bytes. Measured on an EPYC
-    // with 1 MiB of L2 per core (moa bench --nq 1 --heads 16, 32 --kv-heads 8 --d 128, one core):
-    // float32 at d = 128 with 4 rows in 2 passes (a step's V: 256 KiB) ran 1.4x as fast as row by
-    // row; float64 at d = 128 (512 KiB) ran 0.7x with 4 rows in 4 passes and 0.75-0.95x with 2
-    // rows in 2 passes.
+    // two only over rows of at most kTwoPassRowBytes. Measured (moa bench --nq 1 --heads H
+    // --kv-heads 8, one core, EPYC): two passes over 512-byte rows beat the one-row P V (float32
+    // d = 128 with 4 rows 1.4x, float64 d = 64 with 4 rows 1.06-1.16x); over 1 KiB rows they
+    // lost (float64 d = 128 with 2 rows 0.7-0.75x, float32 d = 256 with 2 rows 0.72-0.8x, with
+    // steps of 256 keys as well as 512, so not for want of L2), as did four passes (float64
+    // d = 128 with 4 rows, 0.7x).
     const int64_t vectors = RoundUpTo(p.dv, lanes) / lanes;
     const int64_t per_pass = static_cast<int64_t>(kPvRowsAcc) / R;
     const int64_t passes = (vectors + per_pass - 1) / per_pass;
     const bool rows_pv =
         passes == 1 ||
-        (passes == 2 && cols * p.dv * static_cast<int64_t>(sizeof(T)) <= p.few_query_pass_bytes);
+        (passes == 2 && p.dv * static_cast<int64_t>(sizeof(T)) <= kTwoPassRowBytes);
     int64_t group_keys = 0;
     for (int64_t i = g0; i < g0 + R; ++i) {
       group_keys = std::max(group_keys, KeysSeen(i0 + i % rows, j0, cols));
