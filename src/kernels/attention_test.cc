@@ -449,7 +449,9 @@ TEST(AttentionTest, HeadDim128) {
 // Decoding and other blocks of few queries: the few-query path (one query against the key rows
 // along the head dim) and the tile path on the same problems, with every option that combines with
 // them: tails of the vector along dk and dv (1, odd, past a vector), strided rows (K and V packed
-// first) and BSHD, GQA, both causal alignments, masks with broadcasts and fully masked rows.
+// first) and BSHD, GQA, both causal alignments, masks with broadcasts and fully masked rows. Three
+// query heads per key/value head give tasks of 3, 6, 9 and 24 rows: groups of 4, 3 and 2 rows and
+// a row alone.
 TEST(AttentionTest, FewQueryPathForEveryOption) {
   struct Shape { int64_t nq, nk, dk, dv; };
   const std::vector<Shape> shapes = {
@@ -463,7 +465,7 @@ TEST(AttentionTest, FewQueryPathForEveryOption) {
         Case c;
         c.few_query_rows = few;
         c.nq = s.nq, c.nk = s.nk, c.dk = s.dk, c.dv = s.dv;
-        c.batch = 2, c.hq = 4, c.hkv = 2;
+        c.batch = 2, c.hq = 6, c.hkv = 2;
         for (Layout layout : {Layout::kBshd, Layout::kStrided}) {
           c.layout = layout;
           SCOPED_TRACE(name + " layout " + std::to_string(static_cast<int>(layout)));

@@ -56,36 +56,6 @@ HWY_INLINE A WidenOne(T x) {
   }
 }
 
-// s[j] = sum_c q[c] * k[j][c] for j < keys, key rows ldk elements apart, as stored (no K^T).
-// One key row at a time, front to back, so K streams in address order: reading four rows side by
-// side (sharing each q vector) made the hardware prefetchers fall behind, and the float32
-// d = 128 decode read K from memory at 10 GB/s where this order reads 23 (one core, 8 heads of
-// 65536 keys). Two accumulators halve the FMA chain. Out of line, as DecodePv: inlined into the
-// few-query task beside the four-row kernels, the one-row path read K and V from L3 and memory at
-// 0.7-0.9x (float32 d = 128, one query per head, 4 to 16 heads of 4096 keys, one core) with the
-// same inner loops instruction for instruction; out of line it is level with the one-row path of
-// before them (README, decoding). Why is not understood.
-template <class D, typename T, typename A = hn::TFromD<D>>
-HWY_NOINLINE void DecodeScores(D d, const A* HWY_RESTRICT q, const T* HWY_RESTRICT k, int64_t ldk,
-                             int64_t keys, int64_t dk, A* HWY_RESTRICT s) {
-  using V = hn::Vec<D>;
-  const int64_t n = static_cast<int64_t>(hn::Lanes(d));
-  const int64_t pair_end = dk / (2 * n) * (2 * n), vector_end = dk / n * n;
-  for (int64_t j = 0; j < keys; ++j) {
-    const T* r = k + j * ldk;
-    V acc0 = hn::Zero(d), acc1 = hn::Zero(d);
-    int64_t c = 0;
-    for (; c < pair_end; c += 2 * n) {
-      acc0 = hn::MulAdd(hn::LoadU(d, q + c), LoadWide(d, r + c), acc0);
-      acc1 = hn::MulAdd(hn::LoadU(d, q + c + n), LoadWide(d, r + c + n), acc1);
-    }
-    if (c < vector_end) acc0 = hn::MulAdd(hn::LoadU(d, q + c), LoadWide(d, r + c), acc0);
-    A sum = hn::GetLane(hn::SumOfLanes(d, hn::Add(acc0, acc1)));
-    for (c = vector_end; c < dk; ++c) sum += q[c] * WidenOne<A>(r[c]);
-    s[j] = sum;
-  }
-}
-
 #if HWY_TARGET != HWY_SCALAR
 // The 128-bit blocks of v added together: one 128-bit vector.
 template <class D>
@@ -124,6 +94,63 @@ HWY_INLINE void SumsOfLanes4(D d, V a, V b, V c, V e, A* HWY_RESTRICT out) {
     hn::StoreU(FoldBlocks(d, ce), d128, out + 2);
   }
 #endif
+}
+
+// The dot product of q and one key row r along the head dim, lane by lane, over its whole vectors
+// (vector_end = dk rounded down to the lanes; the caller adds the tail). Two accumulators halve
+// the FMA chain.
+template <class D, typename T, typename A = hn::TFromD<D>>
+HWY_INLINE hn::Vec<D> RowDot(D d, const A* HWY_RESTRICT q, const T* HWY_RESTRICT r,
+                             int64_t vector_end) {
+  const int64_t n = static_cast<int64_t>(hn::Lanes(d));
+  hn::Vec<D> acc0 = hn::Zero(d), acc1 = hn::Zero(d);
+  int64_t c = 0;
+  for (; c + 2 * n <= vector_end; c += 2 * n) {
+    acc0 = hn::MulAdd(hn::LoadU(d, q + c), LoadWide(d, r + c), acc0);
+    acc1 = hn::MulAdd(hn::LoadU(d, q + c + n), LoadWide(d, r + c + n), acc1);
+  }
+  if (c < vector_end) acc0 = hn::MulAdd(hn::LoadU(d, q + c), LoadWide(d, r + c), acc0);
+  return hn::Add(acc0, acc1);
+}
+
+// s[j] = sum_c q[c] * k[j][c] for j < keys, key rows ldk elements apart, as stored (no K^T).
+// On AVX-512, four key rows at a time, each read whole, one after the other in address order, and
+// one SumsOfLanes4 ends the four dot products: one reduction of 16 lanes per key row cost as many
+// shuffles as the row's FMAs, and float32 at d = 128 decoded 1.2-1.4x as fast from L3 (level at
+// d = 64 and from memory; one query per head, 8 heads of 1024 to 65536 keys, one core). On AVX2,
+// whose reduction of 8 lanes is shorter, it ran 0.83-0.97x, so there each key row ends in its own
+// SumOfLanes. Reading four rows side by side instead (sharing each q vector) made
+// the hardware prefetchers fall behind: the float32 d = 128 decode read K from memory at 10 GB/s
+// where this order reads 23 (one core, 8 heads of 65536 keys). Out of line, as DecodePv: inlined
+// into the few-query task beside the group kernels, the one-row path read K and V from L3 and
+// memory at 0.7-0.9x (float32 d = 128, one query per head, 4 to 16 heads of 4096 keys, one core)
+// with the same inner loops instruction for instruction; out of line it is level with the
+// one-row path of before them (README, decoding). Why is not understood.
+template <class D, typename T, typename A = hn::TFromD<D>>
+HWY_NOINLINE void DecodeScores(D d, const A* HWY_RESTRICT q, const T* HWY_RESTRICT k, int64_t ldk,
+                               int64_t keys, int64_t dk, A* HWY_RESTRICT s) {
+  const int64_t n = static_cast<int64_t>(hn::Lanes(d));
+  const int64_t vector_end = dk / n * n;
+  const auto tail = [&](const T* r, A sum) {
+    for (int64_t c = vector_end; c < dk; ++c) sum += q[c] * WidenOne<A>(r[c]);
+    return sum;
+  };
+  int64_t j = 0;
+#if HWY_TARGET <= HWY_AVX3
+  for (; j + 4 <= keys; j += 4) {
+    const T* r = k + j * ldk;
+    const auto a0 = RowDot(d, q, r, vector_end), a1 = RowDot(d, q, r + ldk, vector_end);
+    const auto a2 = RowDot(d, q, r + 2 * ldk, vector_end);
+    const auto a3 = RowDot(d, q, r + 3 * ldk, vector_end);
+    HWY_ALIGN A sums[4];
+    SumsOfLanes4(d, a0, a1, a2, a3, sums);
+    for (int64_t x = 0; x < 4; ++x) s[j + x] = tail(r + x * ldk, sums[x]);
+  }
+#endif
+  for (; j < keys; ++j) {
+    const T* r = k + j * ldk;
+    s[j] = tail(r, hn::GetLane(hn::SumOfLanes(d, RowDot(d, q, r, vector_end))));
+  }
 }
 
 // DecodeScores for R <= 4 query rows (ldq apart) at once, into R score rows (lds apart): each
