@@ -67,7 +67,8 @@ struct AttentionOptions {
   // Optional output: the natural-log sum of exp of each (scaled, masked) score row, (batch,
   // q heads, nq), float64 for float64 inputs and float32 otherwise; -inf for fully masked rows.
   std::optional<Tensor> lse;
-  // Worker threads over (batch, head, query block); 0 = OMP_NUM_THREADS, else all cores.
+  // Worker threads over (batch, head, query block); 0 = OMP_NUM_THREADS, else the cores this
+  // process may run on (its affinity mask: taskset, a cpuset).
   int num_threads = 0;
   AttentionImpl impl = AttentionImpl::kFused;
   // Block sizes: query rows per task (a multiple of 64) and key/value rows per tile (a multiple of

@@ -37,7 +37,7 @@ typedef struct moa_attention_options {
   int32_t causal_bottom_right; /* 0: top-left (PyTorch), 1: bottom-right (FlashAttention) */
   const moa_tensor* mask;      /* NULL: none */
   const moa_tensor* lse;       /* NULL: not wanted */
-  int32_t num_threads;         /* 0: OMP_NUM_THREADS, else all cores */
+  int32_t num_threads;         /* 0: OMP_NUM_THREADS, else the cores the process may use */
   int32_t impl;
   int64_t block_q; /* query rows per task, a multiple of 64; 0: the cost model's choice */
   int64_t block_k; /* key/value rows per tile, a multiple of 32; 0: the cost model's choice */

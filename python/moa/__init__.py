@@ -145,7 +145,7 @@ def attention(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False,
         (FlashAttention: j <= i + S - L).
       return_lse: also return the log-sum-exp of each score row, shape (..., L); -inf for a fully
         masked row (whose output is 0, never NaN).
-      num_threads: worker threads (default: OMP_NUM_THREADS, else all cores).
+      num_threads: worker threads (default: OMP_NUM_THREADS, else the cores this process may run on).
       blocks: (query rows per task, key rows per tile), multiples of 64 and 32; default: the cost
         model's choice for this machine and problem.
       kv_splits: split each query block's keys into this many ranges, run as separate tasks and

@@ -1,6 +1,7 @@
 // moa cost — the machine description: OS cache geometry, defaults, cited energy, JSON.
 #include "cost/machine_model.h"
 
+#include <sched.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -177,11 +178,24 @@ std::vector<CacheLevel> OsCaches() {
   return out;
 }
 
+int UsableCores() {
+  // Read once: glibc reads /sys on every hardware_concurrency() call, and the kernels ask on every
+  // attention call (three system calls each: 6.1 of the 7.6 us a one-query call of one head took,
+  // moa_kernel_bench --benchmark_filter=CallOverhead).
+  static const int cores = [] {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0) return CPU_COUNT(&set);
+    return static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  }();
+  return cores;
+}
+
 MachineModel DefaultMachine() {
   MachineModel m;
   m.cpu = CpuName();
   m.measured = false;
-  m.cores = std::max(1u, std::thread::hardware_concurrency());
+  m.cores = UsableCores();
   m.caches = OsCaches();
   if (m.caches.empty()) {
     m.caches = {CacheLevel{"L1", 32 << 10, 8, 64, false, 0, 0},

@@ -73,6 +73,10 @@ struct MachineModel {
 // 32 KiB / 1 MiB / 32 MiB; rates of a generic 3 GHz AVX2 core. measured = false.
 MachineModel DefaultMachine();
 
+// The CPUs this process may run on: its affinity mask (taskset, a container's or a batch job's
+// cpuset), else the online CPUs; at least 1. Read once.
+int UsableCores();
+
 // Cache geometry from sysconf and /sys/devices/system/cpu/cpu0/cache (empty when unreadable).
 std::vector<CacheLevel> OsCaches();
 

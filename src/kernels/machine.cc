@@ -5,7 +5,6 @@
 #include <cstdlib>
 #include <map>
 #include <mutex>
-#include <thread>
 #include <tuple>
 #include <vector>
 
@@ -55,16 +54,7 @@ int DefaultThreadCount() {
   return MachineCores();
 }
 
-int MachineCores() {
-  // Read once: glibc reads /sys/devices/system/cpu/online on every call (three system calls),
-  // and an attention call asks twice: 6.1 of the 7.6 us a one-query call of one head took
-  // (moa_kernel_bench --benchmark_filter=CallOverhead).
-  static const int cores = [] {
-    const unsigned hw = std::thread::hardware_concurrency();
-    return hw > 0 ? static_cast<int>(hw) : 1;
-  }();
-  return cores;
-}
+int MachineCores() { return cost::UsableCores(); }
 
 Blocks ChooseBlocks(DType dtype, int64_t dk, int64_t dv, int64_t nq, int64_t nk,
                     int64_t heads_total, int threads) {

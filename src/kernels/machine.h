@@ -10,7 +10,7 @@
 
 namespace moa::internal {
 
-// Default worker count: OMP_NUM_THREADS when set to a positive integer, else the online cores.
+// Default worker count: OMP_NUM_THREADS when set to a positive integer, else MachineCores().
 int DefaultThreadCount();
 
 struct Blocks {
@@ -27,7 +27,7 @@ struct Blocks {
 Blocks ChooseBlocks(DType dtype, int64_t dk, int64_t dv, int64_t nq, int64_t nk,
                     int64_t heads_total, int threads);
 
-// The cores this machine has online (at least 1).
+// The cores this process may run on (cost::UsableCores: its affinity mask; at least 1).
 int MachineCores();
 
 // Split-KV: into how many key ranges to split each of `tasks` query blocks (of nk keys in tiles of

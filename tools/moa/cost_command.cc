@@ -8,7 +8,6 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
-#include <thread>
 
 #include "commands.h"
 #include "cost/cost.h"
@@ -190,7 +189,7 @@ void RunCost(const CostFlags& f) {
   problem.batch = f.b;
   problem.heads = f.h;
   problem.dtype = cost::ParseDtype(f.dtype);
-  problem.threads = f.threads > 0 ? f.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  problem.threads = f.threads > 0 ? f.threads : cost::UsableCores();
   if (!f.spec.path.empty() || !f.spec.builtin.empty()) {
     UserCheck(f.bq == 0 && f.bk == 0, "--bq and --bk: for a spec, give its tiles with --lift BQ,BK");
     UserCheck(f.b > 0 && f.h > 0, "--b and --h: must be positive");
@@ -300,7 +299,7 @@ void AddCost(CLI::App& app) {
   cmd->add_option("--b", f->b, "batch")->capture_default_str();
   cmd->add_option("--h", f->h, "heads")->capture_default_str();
   cmd->add_option("--dtype", f->dtype, "float64, float32 or bfloat16")->capture_default_str();
-  cmd->add_option("--threads", f->threads, "threads (default: online cores)");
+  cmd->add_option("--threads", f->threads, "threads (default: the cores this process may run on)");
   cmd->add_option("--machine", f->machine, "machine description from `moa peak --output FILE`");
   cmd->add_flag("--measure", f->measure, "measure this machine now (~5 s) instead of the default");
   cmd->add_option("--chunk", f->chunk,

@@ -8,7 +8,6 @@
 #include <iostream>
 #include <memory>
 #include <string>
-#include <thread>
 
 #include "commands.h"
 #include "cost/machine_model.h"
@@ -32,7 +31,7 @@ std::string Rate(double x, const char* unit) {
 
 void RunPeak(const PeakFlags& f) {
   const int threads =
-      f.threads > 0 ? f.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+      f.threads > 0 ? f.threads : cost::UsableCores();
   UserCheck(f.seconds > 0 && f.seconds <= 60, "--seconds: must be in (0, 60], got ", f.seconds);
   const auto start = std::chrono::steady_clock::now();
   const cost::MachineModel m = cost::MeasureMachine(threads, f.seconds);
