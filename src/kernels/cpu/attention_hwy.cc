@@ -985,6 +985,12 @@ struct Kernel {
     const bool rows_pv =
         passes == 1 ||
         (passes == 2 && p.dv * static_cast<int64_t>(sizeof(T)) <= kTwoPassRowBytes);
+    // Two passes: the value rows are asked for beside the key rows (row_prefetch.h).
+    RowPrefetch prefetch;
+    if (rows_pv && passes == 2) {
+      prefetch = {reinterpret_cast<const char*>(v), ldv * static_cast<int64_t>(sizeof(T)),
+                  p.dv * static_cast<int64_t>(sizeof(T))};
+    }
     int64_t group_keys = 0;
     for (int64_t i = g0; i < g0 + R; ++i) {
       group_keys = std::max(group_keys, KeysSeen(i0 + i % rows, j0, cols));
@@ -995,12 +1001,13 @@ struct Kernel {
       if (bf16_decode) {
         const auto* qbits = reinterpret_cast<const uint16_t*>(Tile(worker, t.k_off));
         Bf16DecodeScores(qbits + g0 * p.dk, p.dk, R, k, ldk, group_keys, p.dk,
-                         static_cast<float>(p.scale), scores, lds);
+                         static_cast<float>(p.scale), scores, lds, prefetch);
         scored = true;
       }
     }
     if (!scored) {
-      DecodeScoresRows<R>(d, q + g0 * p.dk, p.dk, k, ldk, group_keys, p.dk, scores, lds);
+      DecodeScoresRows<R>(d, q + g0 * p.dk, p.dk, k, ldk, group_keys, p.dk, scores, lds,
+                          prefetch);
     }
     for (int64_t x = 0; x < R; ++x) {
       const int64_t i = g0 + x, query = i0 + i % rows;

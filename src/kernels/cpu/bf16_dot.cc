@@ -156,14 +156,17 @@ inline __m128 SumsOf4(const __m512 (&acc)[4], float scale) {
 }
 
 // R query rows against each key row: each key vector of 32 elements, loaded once, meets the R rows
-// in R VDPBF16PS, and one SumsOf4 ends the R dot products.
+// in R VDPBF16PS, and one SumsOf4 ends the R dot products. With each key row j, `prefetch` asks
+// for value row j (row_prefetch.h).
 template <int R>
 void DecodeScoresRows(const uint16_t* q, int64_t ldq, const uint16_t* k, int64_t ldk,
-                      int64_t keys, int64_t dk, float scale, float* s, int64_t lds) {
+                      int64_t keys, int64_t dk, float scale, float* s, int64_t lds,
+                      const RowPrefetch& prefetch) {
   const int64_t full = dk / 32 * 32;
   const __mmask32 tail = FirstLanes32(dk - full);
   for (int64_t j = 0; j < keys; ++j) {
     const uint16_t* r = k + j * ldk;
+    prefetch(j);
     __m512 acc[4];
     Unrolled<4>([&](auto x) { acc[x] = _mm512_setzero_ps(); });
     for (int64_t c = 0; c < full; c += 32) {
@@ -311,12 +314,13 @@ void Bf16PairRows(float* st, int64_t lds, int64_t rows, int64_t rows_pad) {
 }
 
 void Bf16DecodeScores(const uint16_t* q, int64_t ldq, int64_t rows, const uint16_t* k,
-                      int64_t ldk, int64_t keys, int64_t dk, float scale, float* s, int64_t lds) {
+                      int64_t ldk, int64_t keys, int64_t dk, float scale, float* s, int64_t lds,
+                      const RowPrefetch& prefetch) {
   if (rows == 1) {
     DecodeScores1(q, k, ldk, keys, dk, scale, s);
   } else {
     WithConstant<4>(rows, [&](auto r) {
-      DecodeScoresRows<r>(q, ldq, k, ldk, keys, dk, scale, s, lds);
+      DecodeScoresRows<r>(q, ldq, k, ldk, keys, dk, scale, s, lds, prefetch);
     });
   }
 }
@@ -350,7 +354,7 @@ void Bf16PvTile(const uint32_t*, int64_t, int64_t, const uint32_t*, int64_t, int
                 int64_t, int64_t) {}
 void Bf16PairRows(float*, int64_t, int64_t, int64_t) {}
 void Bf16DecodeScores(const uint16_t*, int64_t, int64_t, const uint16_t*, int64_t, int64_t,
-                      int64_t, float, float*, int64_t) {}
+                      int64_t, float, float*, int64_t, const RowPrefetch&) {}
 void Bf16DecodePv(float*, int64_t, int64_t, int64_t, const uint16_t*, int64_t, int64_t, float*,
                   int64_t) {}
 double Bf16DotPeakLoop(int64_t) { return 0; }

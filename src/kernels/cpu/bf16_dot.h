@@ -8,6 +8,8 @@
 
 #include <cstdint>
 
+#include "kernels/cpu/row_prefetch.h"
+
 namespace moa::internal {
 
 // Word indices that turn VCVTNE2PS2BF16's output (row j's 16 bfloat16 in words 0-15, row j + 1's
@@ -39,9 +41,10 @@ void Bf16PairRows(float* st, int64_t lds, int64_t rows, int64_t rows_pad);
 // The few-query path's scores of 1 to 4 query rows at once (decode_gemv-inl.h, DecodeScores and
 // DecodeScoresRows): s[x * lds + j] = scale * sum_c q[x * ldq + c] * k[j * ldk + c] for x < rows
 // and keys j < keys, over dk bfloat16 elements read in place (consecutive elements of the head dim
-// as the pairs).
+// as the pairs). Groups of 2 to 4 rows ask for value row j with key row j (`prefetch`).
 void Bf16DecodeScores(const uint16_t* q, int64_t ldq, int64_t rows, const uint16_t* k,
-                      int64_t ldk, int64_t keys, int64_t dk, float scale, float* s, int64_t lds);
+                      int64_t ldk, int64_t keys, int64_t dk, float scale, float* s, int64_t lds,
+                      const RowPrefetch& prefetch = {});
 
 // The few-query path's P V of 1 to 4 rows at once (decode_gemv-inl.h, DecodePv and DecodePvRows):
 // o[x * ldo + e] += sum_j p[x * ldp + j] * v[j * ldv + e] for x < rows, e < dv and keys j < keys,
