@@ -69,6 +69,13 @@ def _torch():
 
 _NUMPY_DTYPES = {np.dtype(np.float64): "float64", np.dtype(np.float32): "float32",
                  np.dtype(np.bool_): "bool"}
+_TORCH_DTYPES = {}
+
+
+def _torch_dtypes(torch):
+    if not _TORCH_DTYPES:
+        _TORCH_DTYPES.update({torch.float64: "float64", torch.float32: "float32", torch.bool: "bool"})
+    return _TORCH_DTYPES
 
 
 class _Arg:
@@ -79,13 +86,15 @@ class _Arg:
         if self.is_torch:
             if x.device.type != "cpu":
                 raise TypeError(f"{name}: moa runs on the CPU; got a tensor on '{x.device}'")
-            x = x.detach()
+            if x.requires_grad:
+                x = x.detach()
             if x.dtype == torch.bfloat16:
                 self.dtype, self.array = "bfloat16", x.view(torch.int16).numpy().view(np.uint16)
-            elif x.dtype in (torch.float64, torch.float32, torch.bool):
-                self.dtype, self.array = str(x.dtype).replace("torch.", ""), x.numpy()
             else:
-                raise TypeError(f"{name}: unsupported dtype {x.dtype} (expected float64, float32 or bfloat16)")
+                self.dtype = _torch_dtypes(torch).get(x.dtype)
+                if self.dtype is None:
+                    raise TypeError(f"{name}: unsupported dtype {x.dtype} (expected float64, float32 or bfloat16)")
+                self.array = x.numpy()
         elif isinstance(x, BFloat16):
             self.dtype, self.array = "bfloat16", x.bits
         elif isinstance(x, np.ndarray):
