@@ -180,9 +180,9 @@ struct Kernel {
   // on key tiles no mask touches, runs the pipelined step (it needs a positive scale, folded into
   // the exp).
   bool amx_pipelined;
-  // bfloat16 K and V read in place by the few-query path: both GEMVs on
-  // VDPBF16PS (Bf16DecodeScores, Bf16DecodePv), the scores from Q's own bfloat16 rows, which the
-  // task keeps in its K tile.
+  // bfloat16 K and V read in place by the few-query path: both GEMVs on VDPBF16PS
+  // (Bf16DecodeScores, Bf16DecodePv), the scores from Q's own bfloat16 rows, which the task keeps
+  // in its K tile.
   bool bf16_decode;
   int64_t npairs;  // pair rows of Q: (dk + 1) / 2, or dkp / 2 with AMX
   bool k_direct_pairs;
@@ -969,9 +969,9 @@ struct Kernel {
     const int64_t lds = RoundUpTo(cols, lanes);  // score rows: kDecodeRows of them fit the S^T tile
     // The rows of a group share each key vector's load (DecodeScoresRows) and, where rows_pv, each
     // value vector's too (DecodePvRows); a group runs over the keys its last-seeing row sees, its
-    // other rows' scores past their own keys made 0 after the softmax. Groups of 2 and 3 rows (what
-    // GQA leaves of 5, 6, 7 query heads per key/value head) read K once where row by row read it 2
-    // or 3 times.
+    // other rows' scores past their own keys made 0 after the softmax. Groups of 2 and 3 rows (all
+    // of 2 and 3 query heads per key/value head, what GQA leaves of 6 and 7) read K once where row
+    // by row read it 2 or 3 times.
     // rows_pv: at most two passes over each value row (kPvRowsAcc / R output vectors a pass), and
     // two only over rows of at most kTwoPassRowBytes. Measured (moa bench --nq 1 --heads H
     // --kv-heads 8, one core, EPYC): two passes over 512-byte rows beat the one-row P V (float32
