@@ -4,10 +4,11 @@
 // one key row at a time; they never fault and never change a result.
 //
 // Why: the hardware prefetchers stream V well in one pass over its rows, less so in two. Asking
-// for each value row beside its key row ran grouped GQA decoding (32 query heads on 8, n = 4096
-// and 16384, one core; the same binary with and without the hints, medians of three runs) 1.01-
-// 1.35x as fast where the P V takes two passes (float32 and bfloat16 at d = 128, float64 at 64),
-// and 0.77-0.95x where it takes one (d = 64), so only two-pass groups ask.
+// for each value row beside its key row ran grouped GQA decoding (32 query heads on 8, n = 2048
+// to 16384, one core; the same binary with and without the hints, medians of three or four runs)
+// 1.01-1.09x as fast where the P V takes two passes (float32 1.07-1.09x and bfloat16 1.01-1.05x
+// at d = 128, float64 1.04-1.09x at 64), and 0.77-0.95x where it takes one (d = 64), so only
+// two-pass groups ask.
 #pragma once
 
 #include <cstdint>
