@@ -269,6 +269,21 @@ TEST(AttentionTest, ChosenBlocksAreSupportedSizes) {
   EXPECT_THROW(ChosenBlocks(DType::kFloat32, 1, 8, 8, 8, 8, -1), Error);
 }
 
+// Decoding: one decision per dtype, dims, heads and threads, whatever the cache length, so a
+// decode loop whose cache grows runs the cost model once (ChooseBlocks).
+TEST(AttentionTest, DecodingBlocksDoNotDependOnTheCacheLength) {
+  for (DType dtype : {DType::kFloat64, DType::kFloat32, DType::kBFloat16})
+    for (int64_t d : {64, 128}) {
+      const AttentionBlocks at_4k = ChosenBlocks(dtype, 8, 1, 4096, d, d, 1);
+      for (int64_t nk : {1000, 5000, 70000}) {
+        const AttentionBlocks b = ChosenBlocks(dtype, 8, 1, nk, d, d, 1);
+        EXPECT_EQ(b.block_q, at_4k.block_q) << DTypeName(dtype) << " d " << d << " nk " << nk;
+        EXPECT_EQ(b.block_k, std::min<int64_t>(at_4k.block_k, (nk + 31) / 32 * 32))
+            << DTypeName(dtype) << " d " << d << " nk " << nk;
+      }
+    }
+}
+
 TEST(AttentionTest, GqaAndMqa) {
   for (auto t : AllTypes())
     for (auto [hq, hkv] : {std::pair<int64_t, int64_t>{6, 2}, {4, 1}}) {
