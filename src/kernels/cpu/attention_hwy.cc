@@ -883,7 +883,7 @@ struct Kernel {
     // Keys per step: the tile path's bk keeps a chunk's scores in L1 beside Q^T, which one query's
     // row does not need; longer steps run K's and V's streams longer between the softmax passes
     // (packed K and V rows of a strided input keep bk, the size of their buffers).
-    const bool in_place = p.ks[3] == 1 && p.vs[3] == 1;
+    const bool in_place = KvInPlace();
     const int64_t step = in_place ? std::max(p.bk, kFewQueryKeys) : p.bk;
     for (int64_t j0 = split * step; j0 < key_end; j0 += p.kv_splits * step) {
       const int64_t cols = std::min(step, key_end - j0);
@@ -900,6 +900,9 @@ struct Kernel {
     }
     FinishPiece(b, h, i0, rows, piece, o, m, z, OLayout::kRows);
   }
+
+  // The few-query path reads K and V rows as stored (no packing) where the head dim is contiguous.
+  bool KvInPlace() const { return p.ks[3] == 1 && p.vs[3] == 1; }
 
   // Keys [j0, j0 + cols) for each row of a few-query task: scores, mask, online softmax, P V; rows
   // in groups of kDecodeRows (FewQueryGroup), then the 2 or 3 left as one more group, or the one
@@ -985,9 +988,10 @@ struct Kernel {
     const bool rows_pv =
         passes == 1 ||
         (passes == 2 && p.dv * static_cast<int64_t>(sizeof(T)) <= kTwoPassRowBytes);
-    // Two passes: the value rows are asked for beside the key rows (row_prefetch.h).
+    // Two passes over value rows read in place: they are asked for beside the key rows
+    // (row_prefetch.h). Packed rows sit in the task's V tile, in cache already.
     RowPrefetch prefetch;
-    if (rows_pv && passes == 2) {
+    if (rows_pv && passes == 2 && KvInPlace()) {
       prefetch = {reinterpret_cast<const char*>(v), ldv * static_cast<int64_t>(sizeof(T)),
                   p.dv * static_cast<int64_t>(sizeof(T))};
     }
