@@ -88,7 +88,9 @@ struct AttentionOptions {
 // out = softmax(q k^T * scale + mask) v for every (batch, head). Shapes: q (B, Hq, nq, dk),
 // k (B, Hkv, nk, dk), v (B, Hkv, nk, dv), out (B, Hq, nq, dv) with Hq a multiple of Hkv (GQA:
 // query head h reads key/value head h / (Hq / Hkv), without copies). q, k, v share one dtype; out
-// has it too, or float32 when q is bfloat16. out must not overlap the inputs. Throws moa::Error on
+// has it too, or float32 when q is bfloat16. out must not overlap the inputs. A fully masked row
+// gives 0 (LSE -inf); NaN inputs give NaN where PyTorch's would (a NaN in q or in a key row a
+// query sees: that row and its LSE; in a value row: the columns it reaches). Throws moa::Error on
 // invalid arguments.
 void Attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& out,
                const AttentionOptions& options = {});
@@ -100,14 +102,15 @@ inline void attention(const Tensor& q, const Tensor& k, const Tensor& v, const T
 }
 
 // The block sizes Attention uses when options.block_q and block_k are 0, for q of `dtype` with
-// batch x query heads = heads_total, nq queries, nk keys, head dims dk and dv, on num_threads
-// workers (0 = the default count). Throws moa::Error on non-positive sizes.
+// batch x query heads = heads_total, nq queries, nk keys, head dims dk and dv. They are chosen for
+// the cores this process may run on, whatever a call's num_threads, so that results do not depend
+// on the thread count. Throws moa::Error on non-positive sizes.
 struct AttentionBlocks {
   int64_t block_q = 0;
   int64_t block_k = 0;
 };
 AttentionBlocks ChosenBlocks(DType dtype, int64_t heads_total, int64_t nq, int64_t nk, int64_t dk,
-                             int64_t dv, int num_threads = 0);
+                             int64_t dv);
 
 // Benchmark support: the measured rate in GFLOP/s (a multiply-add counts 2) of independent
 // multiply-adds on num_threads threads, on the unit the kernels use for that dtype: float64 and

@@ -293,18 +293,25 @@ void Attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& 
   UserCheck(options.block_k >= 0 && options.block_k % 32 == 0, kWho,
             "argument 'block_k': expected 0 (from the cost model) or a positive multiple of 32, got ",
             options.block_k);
+  // Blocks, like the automatic split below, follow the machine's cores, not this call's thread
+  // count: the key tile sets the online softmax's rounding and the query block which rows take the
+  // few-query path, and results must not depend on the thread count.
   const internal::Blocks blocks =
       options.block_q > 0 && options.block_k > 0
           ? internal::Blocks{}
-          : internal::ChooseBlocks(q.dtype, dk, dv, nq, nk, batch * hq, threads);
+          : internal::ChooseBlocks(q.dtype, dk, dv, nq, nk, batch * hq, internal::MachineCores());
   p.bq = options.block_q > 0 ? options.block_q : blocks.bq;
   p.bk = options.block_k > 0 ? options.block_k : blocks.bk;
   UserCheck(options.kv_splits >= 0, kWho,
             "argument 'kv_splits': expected 0 (automatic) or a positive count, got ",
             options.kv_splits);
   const bool naive = options.impl == AttentionImpl::kNaive;
+  // A few-query task holds at most kQueryQuantum rows: its bfloat16 Q bits share the K tile,
+  // sized for that many (FewQueryTask).
   const int64_t few_query_rows = internal::few_query_rows_for_test;
-  p.few_query_rows = few_query_rows >= 0 ? few_query_rows : internal::FewQueryRows(q.dtype);
+  p.few_query_rows = std::min(
+      few_query_rows >= 0 ? few_query_rows : internal::FewQueryRows(q.dtype),
+      internal::kQueryQuantum);
   // Decoding with GQA: when the one query block takes the few-query path, the query heads that
   // share a key/value head form one task (as many as fit kQueryQuantum rows), so K and V are read
   // once for all of them.
@@ -363,15 +370,13 @@ void Attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& 
 }
 
 AttentionBlocks ChosenBlocks(DType dtype, int64_t heads_total, int64_t nq, int64_t nk, int64_t dk,
-                             int64_t dv, int num_threads) {
+                             int64_t dv) {
   constexpr const char* kWhoBlocks = "moa::ChosenBlocks: ";
   UserCheck(heads_total > 0 && nq > 0 && nk > 0 && dk > 0 && dv > 0, kWhoBlocks,
             "expected positive heads_total, nq, nk, dk and dv, got ", heads_total, ", ", nq, ", ",
             nk, ", ", dk, ", ", dv);
-  UserCheck(num_threads >= 0, kWhoBlocks,
-            "argument 'num_threads': expected 0 (default) or a positive count, got ", num_threads);
-  const int threads = num_threads > 0 ? num_threads : internal::DefaultThreadCount();
-  const internal::Blocks b = internal::ChooseBlocks(dtype, dk, dv, nq, nk, heads_total, threads);
+  const internal::Blocks b =
+      internal::ChooseBlocks(dtype, dk, dv, nq, nk, heads_total, internal::MachineCores());
   return AttentionBlocks{b.bq, b.bk};
 }
 

@@ -20,10 +20,12 @@ struct Blocks {
 
 // The block sizes the cost model recommends (cost::RecommendTiles: least predicted time of the
 // lifted ONF, then least data movement) among the sizes the kernels support, for an nq x nk
-// problem of `heads_total` (batch x query heads) heads on `threads` workers. Decisions are cached
-// per problem class (nq and nk rounded up to powers of two; decoding, nq <= FewQueryRows, one
-// class for every nk), so a decode loop with a growing nk runs the model once. Throws moa::Error when MOA_MACHINE names a file that
-// cannot be read as a machine description.
+// problem of `heads_total` (batch x query heads) heads on `threads` workers; attention passes
+// MachineCores(), whatever the call's thread count, since the blocks set the rounding. Decisions
+// are cached per problem class (nq and nk rounded up to powers of two; decoding,
+// nq <= FewQueryRows, one class for every nk), so a decode loop with a growing nk runs the model
+// once. Throws moa::Error when MOA_MACHINE names a file that cannot be read as a machine
+// description.
 Blocks ChooseBlocks(DType dtype, int64_t dk, int64_t dv, int64_t nq, int64_t nk,
                     int64_t heads_total, int threads);
 

@@ -254,7 +254,7 @@ void RunBench(const BenchFlags& flags) {
             r.threads = static_cast<int>(threads);
             const bool peer = impl == peer_name;
             if (!peer) {
-              const AttentionBlocks chosen = ChosenBlocks(dtype, heads, nq, n, d, d, r.threads);
+              const AttentionBlocks chosen = ChosenBlocks(dtype, heads, nq, n, d, d);
               r.block_q = flags.block_q > 0 ? flags.block_q : chosen.block_q;
               r.block_k = flags.block_k > 0 ? flags.block_k : chosen.block_k;
             }

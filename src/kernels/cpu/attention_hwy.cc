@@ -112,13 +112,19 @@ HWY_INLINE V Pow2(D d, V t) {
   using T = hn::TFromD<D>;
   // Results under 2^-126 (float) or 2^-1022 (double) may be flushed to 0, and -inf gives exactly 0:
   // with VSCALEF the clamp is far enough below the subnormals for 2^n to round to 0, elsewhere it
-  // makes n + bias the exponent field's zero. Max(limit, t) returns t when t is NaN.
+  // makes n + bias the exponent field's zero.
 #if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX3
   constexpr T kMin = sizeof(T) == 4 ? T(kPow2MinScalefF32) : T(-1100);
 #else
   constexpr T kMin = sizeof(T) == 4 ? T(-127) : T(-1023);
 #endif
-  t = hn::Max(hn::Set(d, kMin), t);
+#if HWY_ARCH_X86 && HWY_TARGET != HWY_SCALAR && HWY_TARGET != HWY_EMU128
+  t = hn::Max(hn::Set(d, kMin), t);  // MAXPS/MAXPD return the second operand, t, when t is NaN
+#else
+  // The portable targets' Max returns the number when one operand is NaN (so may others'):
+  // without the select a NaN score became the clamp, a probability of 0 (NanInputsGiveNanRows).
+  t = hn::IfThenElse(hn::IsNaN(t), t, hn::Max(hn::Set(d, kMin), t));
+#endif
   const V n = hn::Round(t);
   const V r = hn::Sub(t, n);
   V poly;
@@ -721,7 +727,7 @@ struct Kernel {
     const int64_t vector_end =
         layout == OLayout::kTransposed && p.os[3] == 1 ? p.dv / lanes * lanes : 0;
     for (int64_t i = 0; i < rows; ++i) {
-      const A inv = z[i] > 0 ? A(1) / z[i] : A(0);
+      const A inv = z[i] != 0 ? A(1) / z[i] : A(0);  // NaN stays NaN (NaNInRows)
       Out* row = base + (i0 + i) * p.os[2];
       const auto vinv = hn::Set(d, inv);
       for (int64_t e = 0; e < vector_end; e += lanes) {
@@ -731,7 +737,7 @@ struct Kernel {
         Narrow<Out>(ot[OAt(e, i, layout)] * inv, row + e * p.os[3]);
       }
       if (write_lse && p.lse) {
-        const A lse = z[i] > 0 ? m[i] + std::log(z[i]) : -std::numeric_limits<A>::infinity();
+        const A lse = z[i] != 0 ? m[i] + std::log(z[i]) : -std::numeric_limits<A>::infinity();
         static_cast<A*>(p.lse)[b * p.lse_s[0] + h * p.lse_s[1] + (i0 + i) * p.lse_s[2]] = lse;
       }
     }
@@ -871,7 +877,9 @@ struct Kernel {
                        (i0 + r % rows) * p.qs[2];
       for (int64_t c = 0; c < p.dk; ++c) q[r * p.dk + c] = Widen<A>(qrow[c * p.qs[3]]) * scale;
       if constexpr (kBf16DotCompiled) {
-        if (bf16_decode) {  // all_rows x dk bits fit the K tile, unused when K is read in place
+        // The bits of all_rows <= kQueryQuantum rows (attention.cc caps few_query_rows) fit
+        // the K tile, 32 x dkp floats at least, unused when K is read in place.
+        if (bf16_decode) {
           uint16_t* qbits = reinterpret_cast<uint16_t*>(Tile(worker, t.k_off)) + r * p.dk;
           for (int64_t c = 0; c < p.dk; ++c) qbits[c] = qrow[c * p.qs[3]];
         }
@@ -1049,7 +1057,14 @@ struct Kernel {
     auto vmax = hn::Set(d, neg_inf);
     for (int64_t j = 0; j < keys_pad; j += lanes) vmax = hn::Max(vmax, hn::Load(d, s + j));
     const A m_new = std::max(*m, hn::GetLane(hn::MaxOfLanes(d, vmax)));
-    if (m_new == neg_inf) return false;
+    if (m_new == neg_inf) {
+      // Every key masked so far, or NaN scores, which the maximum may drop: then z is NaN, so
+      // the row's output and LSE are NaN (NaNInRows), not a fully masked row's 0 and -inf.
+      for (int64_t j = 0; j < keys; ++j) {
+        if (std::isnan(s[j])) *z = std::numeric_limits<A>::quiet_NaN();
+      }
+      return false;
+    }
     const auto log2e = hn::Set(d, A(kLog2e));
     const auto ref2 = hn::Set(d, m_new * A(kLog2e));
     auto sum = hn::Zero(d);
@@ -1106,7 +1121,8 @@ struct Kernel {
   // The output of query block qb of head (b, h) from its splits' states: the online-softmax
   // states are a monoid (m, z, o) . (m', z', o') = (M, z e^(m - M) + z' e^(m' - M),
   // o e^(m - M) + o' e^(m' - M)) with M = max(m, m'), so the order and grouping of the key ranges
-  // do not matter (DESIGN.md). A split that saw no key (z = 0) adds nothing.
+  // do not matter (DESIGN.md). A split that saw no key (z = 0) adds nothing; one whose z is NaN
+  // makes the row NaN.
   void CombineSplits(int64_t b, int64_t h, int64_t qb, int64_t task, int worker) const {
     const int64_t i0 = qb * p.bq, rows = std::min(p.bq, p.nq - i0);
     const int64_t all_rows = p.head_group * rows;
@@ -1118,11 +1134,11 @@ struct Kernel {
       A mx = -std::numeric_limits<A>::infinity(), zsum = 0;
       for (int64_t r = 0; r < p.kv_splits; ++r) {
         const A* state = SplitState(task * p.kv_splits + r);
-        if (state[t.bq_pad + i] > 0) mx = std::max(mx, state[i]);
+        if (state[t.bq_pad + i] != 0) mx = std::max(mx, state[i]);
       }
       for (int64_t r = 0; r < p.kv_splits; ++r) {
         const A* state = SplitState(task * p.kv_splits + r);
-        if (!(state[t.bq_pad + i] > 0)) continue;
+        if (state[t.bq_pad + i] == 0) continue;
         const A w = std::exp(state[i] - mx);
         zsum += state[t.bq_pad + i] * w;
         const A* orow = state + 2 * t.bq_pad + i * p.dv;
@@ -1216,7 +1232,7 @@ struct Kernel {
           if (bf16_dot || amx) Bf16PairRows(AsFloat(smat + i0), lds, p.nk, rows_pad);
           if (p.lse) {
             for (int64_t i = 0; i < rows; ++i) {
-              const A lse = z[i] > 0 ? m[i] + std::log(z[i]) : -std::numeric_limits<A>::infinity();
+              const A lse = z[i] != 0 ? m[i] + std::log(z[i]) : -std::numeric_limits<A>::infinity();
               static_cast<A*>(p.lse)[b * p.lse_s[0] + h * p.lse_s[1] + (i0 + i) * p.lse_s[2]] = lse;
             }
           }
