@@ -134,6 +134,11 @@ def _as_4d(array, lead):
     return full.reshape(*_batch_heads(lead), rows, cols)  # a view where strides allow, else a copy
 
 
+def _is_int(x):
+    """An integer, Python's or NumPy's, and not a bool (True is no thread count)."""
+    return isinstance(x, (int, np.integer)) and not isinstance(x, (bool, np.bool_))
+
+
 def attention(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None,
               enable_gqa=False, *, causal_alignment="top_left", return_lse=False, num_threads=None,
               blocks=None, kv_splits=None):
@@ -169,13 +174,15 @@ def attention(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False,
         raise ValueError(f"dropout_p={dropout_p}: dropout is not implemented; pass dropout_p=0.0")
     if causal_alignment not in ("top_left", "bottom_right"):
         raise ValueError(f"causal_alignment must be 'top_left' or 'bottom_right', got {causal_alignment!r}")
-    if num_threads is not None and (not isinstance(num_threads, int) or num_threads < 1):
+    if num_threads is not None and (not _is_int(num_threads) or num_threads < 1):
         raise ValueError(f"num_threads must be a positive int, got {num_threads!r}")
     if blocks is not None and (not isinstance(blocks, tuple) or len(blocks) != 2
-                               or not all(isinstance(b, int) for b in blocks)):
+                               or not all(_is_int(b) for b in blocks)):
         raise ValueError(f"blocks must be a tuple (block_q, block_k) of ints, got {blocks!r}")
-    if kv_splits is not None and (not isinstance(kv_splits, int) or kv_splits < 1):
+    if kv_splits is not None and (not _is_int(kv_splits) or kv_splits < 1):
         raise ValueError(f"kv_splits must be a positive int, got {kv_splits!r}")
+    num_threads, kv_splits = [None if x is None else int(x) for x in (num_threads, kv_splits)]
+    blocks = None if blocks is None else (int(blocks[0]), int(blocks[1]))
     torch = _torch()
     q, k, v = _Arg(query, "query", torch), _Arg(key, "key", torch), _Arg(value, "value", torch)
     if not (q.dtype == k.dtype == v.dtype):

@@ -71,3 +71,17 @@ def test_bad_alignment_and_threads():
         moa.attention(q, k, v, kv_splits=0)
     with pytest.raises(ValueError, match="block_k.*multiple of 32, got 40"):
         moa.attention(q, k, v, blocks=(64, 40))
+
+
+def test_integer_arguments_take_numpy_integers_but_not_bools():
+    q, k, v = arrays((2, 8), (3, 8), (3, 8))
+    want = moa.attention(q, k, v)
+    got = moa.attention(q, k, v, num_threads=np.int64(1), blocks=(np.int32(64), np.int64(32)),
+                        kv_splits=np.uint8(1))
+    assert np.array_equal(got, want)
+    with pytest.raises(ValueError, match="num_threads must be a positive int, got True"):
+        moa.attention(q, k, v, num_threads=True)
+    with pytest.raises(ValueError, match="kv_splits must be a positive int, got False"):
+        moa.attention(q, k, v, kv_splits=False)
+    with pytest.raises(ValueError, match="blocks must be a tuple"):
+        moa.attention(q, k, v, blocks=(64.0, 32))
