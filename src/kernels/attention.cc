@@ -6,7 +6,9 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
+#include <limits>
 #include <memory>
 #include <new>
 #include <ostream>
@@ -122,7 +124,30 @@ struct SizesText {
   }
 };
 
-// Byte range [lo, hi) that a view can touch, for the overlap check.
+// Limits that keep every size the kernels derive (tiles, tasks, buffers) inside int64: views
+// with stride 0 can describe any sizes over a few bytes, and a size past these once overflowed
+// the tile arithmetic into a short buffer (a crash where an error was due).
+constexpr int64_t kMaxHeadDim = int64_t{1} << 24;
+constexpr int64_t kMaxBlock = int64_t{1} << 16;
+constexpr int64_t kMaxScores = int64_t{1} << 62;  // batch x heads x nq x nk
+
+// a * b, or false where it overflows int64.
+bool MulFits(int64_t a, int64_t b, int64_t* product) {
+  return !__builtin_mul_overflow(a, b, product);
+}
+
+// The bytes of `count` items of `item` bytes each; an Error (as for memory the system refuses)
+// where the product overflows.
+size_t BufferBytes(int64_t count, int64_t item, bool naive) {
+  int64_t bytes = 0;
+  UserCheck(MulFits(count, item, &bytes) && bytes <= std::numeric_limits<int64_t>::max() - 64, kWho, "out of memory for the ",
+            naive ? "naive" : "fused", " path's buffers (", count, " x ", item,
+            " bytes overflow 64 bits)");
+  return static_cast<size_t>(bytes) + 64;
+}
+
+// Byte range [lo, hi) that a view can touch, for the overlap check (CheckView has made sure that
+// it fits in 64 bits).
 void Extent(const Tensor& t, intptr_t* lo, intptr_t* hi) {
   intptr_t low = reinterpret_cast<intptr_t>(t.data), high = low;
   for (int i = 0; i < t.rank; ++i) {
@@ -140,14 +165,27 @@ bool Overlaps(const Tensor& a, const Tensor& b) {
   return alo < bhi && blo < ahi;
 }
 
+// Sizes >= 1, and the bytes the view spans (its sizes times its strides) within 64 bits.
+void CheckSpan(const Tensor& t, const char* name) {
+  int64_t span = DTypeSize(t.dtype);
+  for (int i = 0; i < t.rank; ++i) {
+    UserCheck(t.sizes[i] >= 1, kWho, "argument '", name, "': expected every size >= 1, got sizes ",
+              SizesText(t));
+    int64_t step = 0;
+    const bool fits = t.strides[i] != std::numeric_limits<int64_t>::min() &&
+                      MulFits(t.sizes[i] - 1, t.strides[i] < 0 ? -t.strides[i] : t.strides[i], &step) &&
+                      MulFits(step, DTypeSize(t.dtype), &step) && !__builtin_add_overflow(span, step, &span);
+    UserCheck(fits, kWho, "argument '", name,
+              "': expected sizes and strides whose span fits in 64 bits, got sizes ", SizesText(t),
+              " and stride ", t.strides[i], " on dimension ", i);
+  }
+}
+
 void CheckView(const Tensor& t, const char* name, int rank) {
   UserCheck(t.data != nullptr, kWho, "argument '", name, "': expected a data pointer, got null");
   UserCheck(t.rank == rank, kWho, "argument '", name, "': expected a ", rank,
             "-D tensor (batch, heads, ", rank == 4 ? "seq, dim" : "nq", "), got rank ", t.rank);
-  for (int i = 0; i < rank; ++i) {
-    UserCheck(t.sizes[i] >= 1, kWho, "argument '", name, "': expected every size >= 1, got sizes ",
-              SizesText(t));
-  }
+  CheckSpan(t, name);
 }
 
 // Outputs must not write one element twice: sorted by stride, each dimension must step past the
@@ -208,6 +246,15 @@ void Attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& 
   UserCheck(out.sizes[0] == batch && out.sizes[1] == hq && out.sizes[2] == nq && out.sizes[3] == dv,
             kWho, "argument 'out': expected sizes (", batch, ", ", hq, ", ", nq, ", ", dv,
             "), got ", SizesText(out));
+  UserCheck(dk <= kMaxHeadDim, kWho, "argument 'q': expected dim at most ", kMaxHeadDim,
+            ", got sizes ", SizesText(q));
+  UserCheck(dv <= kMaxHeadDim, kWho, "argument 'v': expected dim at most ", kMaxHeadDim,
+            ", got sizes ", SizesText(v));
+  int64_t scores = 0;
+  UserCheck(MulFits(batch, hq, &scores) && MulFits(scores, nq, &scores) &&
+                MulFits(scores, nk, &scores) && scores <= kMaxScores,
+            kWho, "arguments 'q' and 'k': expected batch x heads x nq x nk at most 2^62, got ",
+            batch, " x ", hq, " x ", nq, " x ", nk);
   CheckWritable(out, "out");
   for (const auto& [t, name] : {std::pair{&q, "q"}, {&k, "k"}, {&v, "v"}}) {
     UserCheck(!Overlaps(out, *t), kWho, "argument 'out': expected memory disjoint from '", name,
@@ -241,6 +288,7 @@ void Attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& 
     UserCheck(m.rank >= 1 && m.rank <= 4, kWho,
               "argument 'mask': expected rank 1 to 4 broadcastable to (batch, heads, nq, nk), got "
               "rank ", m.rank);
+    CheckSpan(m, "mask");
     const bool additive_ok = m.dtype == q.dtype ||
                              (q.dtype == DType::kBFloat16 && m.dtype == DType::kFloat32);
     UserCheck(m.dtype == DType::kBool || additive_ok, kWho,
@@ -287,12 +335,14 @@ void Attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& 
             "argument 'num_threads': expected 0 (default) or a positive count, got ",
             options.num_threads);
   int threads = options.num_threads > 0 ? options.num_threads : internal::DefaultThreadCount();
-  UserCheck(options.block_q >= 0 && options.block_q % internal::kQueryQuantum == 0, kWho,
-            "argument 'block_q': expected 0 (from the cost model) or a positive multiple of ",
-            internal::kQueryQuantum, ", got ", options.block_q);
-  UserCheck(options.block_k >= 0 && options.block_k % 32 == 0, kWho,
-            "argument 'block_k': expected 0 (from the cost model) or a positive multiple of 32, got ",
-            options.block_k);
+  UserCheck(options.block_q >= 0 && options.block_q % internal::kQueryQuantum == 0 &&
+                options.block_q <= kMaxBlock,
+            kWho, "argument 'block_q': expected 0 (from the cost model) or a positive multiple of ",
+            internal::kQueryQuantum, " up to ", kMaxBlock, ", got ", options.block_q);
+  UserCheck(options.block_k >= 0 && options.block_k % 32 == 0 && options.block_k <= kMaxBlock,
+            kWho,
+            "argument 'block_k': expected 0 (from the cost model) or a positive multiple of 32 up "
+            "to ", kMaxBlock, ", got ", options.block_k);
   // Blocks, like the automatic split below, follow the machine's cores, not this call's thread
   // count: the key tile sets the online softmax's rounding and the query block which rows take the
   // few-query path, and results must not depend on the thread count.
@@ -338,20 +388,19 @@ void Attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& 
   const internal::TileLayout layout = internal::MakeTileLayout(p);
   p.scratch_per_thread = layout.total;
   std::unique_ptr<unsigned char[]> scratch, s_matrix, split_state;
+  const int64_t acc = internal::AccBytes(p);
+  // S^T of the naive path: rows padded to 32 keys (an AMX tile step), columns to whole query
+  // chunks plus one cache line (the same L1-set spreading as the fused tiles, see TileLayout::ld).
+  p.s_stride = internal::RoundUpTo(nq, internal::kQueryQuantum) + 64 / acc;
+  const size_t scratch_bytes = BufferBytes(p.num_threads, static_cast<int64_t>(layout.total), naive);
+  const size_t split_bytes =
+      p.kv_splits > 1 ? BufferBytes(tasks * p.kv_splits, layout.bq_pad * (dv + 2) * acc, naive) : 0;
+  const size_t s_bytes =
+      naive ? BufferBytes(internal::RoundUpTo(nk, 32), p.s_stride * acc, naive) : 0;
   try {
-    scratch.reset(new unsigned char[layout.total * p.num_threads + 64]);
-    if (p.kv_splits > 1) {
-      split_state.reset(new unsigned char[static_cast<size_t>(tasks * p.kv_splits) *
-                                          layout.bq_pad * (dv + 2) * internal::AccBytes(p) + 64]);
-    }
-    if (naive) {
-      // S^T: rows padded to 32 keys (an AMX tile step), columns to whole query chunks plus one cache
-      // line (the same L1-set spreading as the fused tiles, see TileLayout::ld).
-      p.s_stride = internal::RoundUpTo(nq, internal::kQueryQuantum) + 64 / internal::AccBytes(p);
-      const size_t bytes = static_cast<size_t>(internal::RoundUpTo(nk, 32)) * p.s_stride *
-                           internal::AccBytes(p);
-      s_matrix.reset(new unsigned char[bytes + 64]);
-    }
+    scratch.reset(new unsigned char[scratch_bytes]);
+    if (split_bytes > 0) split_state.reset(new unsigned char[split_bytes]);
+    if (s_bytes > 0) s_matrix.reset(new unsigned char[s_bytes]);
   } catch (const std::bad_alloc&) {
     throw Error(internal::Concat(kWho, "out of memory for the ", naive ? "naive" : "fused",
                                  " path's buffers (nq ", nq, ", nk ", nk, ")"));

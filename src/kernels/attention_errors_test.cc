@@ -125,6 +125,38 @@ TEST(AttentionErrorsTest, Options) {
   ExpectError([](Args& a) { a.options.kv_splits = -2; }, {"'kv_splits'", "positive count", "-2"});
 }
 
+// Views with stride 0 describe any sizes over a few bytes: sizes past what the kernels' tile and
+// task arithmetic holds in 64 bits get an error, not an overflowed buffer (a head dim of 2^58
+// with stride 0 once crashed).
+TEST(AttentionErrorsTest, SizesBeyondTheKernelsArithmetic) {
+  ExpectError(
+      [](Args& a) {
+        a.q.sizes[3] = a.k.sizes[3] = int64_t{1} << 58;
+        a.q.strides[3] = a.k.strides[3] = 0;
+      },
+      {"'q'", "dim at most 16777216", "288230376151711744"});
+  ExpectError(
+      [](Args& a) {
+        a.v.sizes[3] = a.out.sizes[3] = int64_t{1} << 25;
+        a.v.strides[3] = 0;
+      },
+      {"'v'", "dim at most 16777216"});
+  ExpectError(
+      [](Args& a) {
+        a.q.sizes[0] = a.k.sizes[0] = a.v.sizes[0] = a.out.sizes[0] = int64_t{1} << 31;
+        a.q.strides[0] = a.k.strides[0] = a.v.strides[0] = 0;
+        a.k.sizes[2] = a.v.sizes[2] = int64_t{1} << 33;
+        a.k.strides[2] = a.v.strides[2] = 0;
+      },
+      {"'q' and 'k'", "batch x heads x nq x nk at most 2^62", "2147483648 x 4 x 5 x 8589934592"});
+  ExpectError([](Args& a) { a.q.strides[2] = int64_t{1} << 62; },
+              {"'q'", "span fits in 64 bits", "stride 4611686018427387904 on dimension 2"});
+  ExpectError([](Args& a) { a.out.strides[1] = -(int64_t{1} << 62); },
+              {"'out'", "span fits in 64 bits"});
+  ExpectError([](Args& a) { a.options.block_q = 64 * 2048; }, {"'block_q'", "up to 65536", "131072"});
+  ExpectError([](Args& a) { a.options.block_k = 32 * 4096; }, {"'block_k'", "up to 65536"});
+}
+
 moa_tensor ToC(const Tensor& t) {
   moa_tensor c{};
   c.data = t.data;
