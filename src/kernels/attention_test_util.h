@@ -137,6 +137,16 @@ inline Reference ReferenceAttention(const HostTensor& q, const HostTensor& k, co
           }
           if (ok[j]) mx = std::max(mx, s[j]);
         }
+        // A NaN score a query sees makes its row and LSE NaN (as PyTorch); std::max skips NaN.
+        bool nan = false;
+        for (int64_t j = 0; j < nk; ++j) nan = nan || (ok[j] && std::isnan(s[j]));
+        if (nan) {
+          for (int64_t e = 0; e < dv; ++e) {
+            ref.out[((b * Hq + h) * nq + i) * dv + e] = std::numeric_limits<double>::quiet_NaN();
+          }
+          ref.lse[(b * Hq + h) * nq + i] = std::numeric_limits<double>::quiet_NaN();
+          continue;
+        }
         if (mx == -std::numeric_limits<double>::infinity()) continue;  // fully masked row
         double z = 0;
         for (int64_t j = 0; j < nk; ++j) {
