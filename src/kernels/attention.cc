@@ -140,9 +140,9 @@ bool MulFits(int64_t a, int64_t b, int64_t* product) {
 // where the product overflows.
 size_t BufferBytes(int64_t count, int64_t item, bool naive) {
   int64_t bytes = 0;
-  UserCheck(MulFits(count, item, &bytes) && bytes <= std::numeric_limits<int64_t>::max() - 64, kWho, "out of memory for the ",
-            naive ? "naive" : "fused", " path's buffers (", count, " x ", item,
-            " bytes overflow 64 bits)");
+  UserCheck(MulFits(count, item, &bytes) && bytes <= std::numeric_limits<int64_t>::max() - 64,
+            kWho, "out of memory for the ", naive ? "naive" : "fused", " path's buffers (", count,
+            " x ", item, " bytes overflow 64 bits)");
   return static_cast<size_t>(bytes) + 64;
 }
 
@@ -171,10 +171,12 @@ void CheckSpan(const Tensor& t, const char* name) {
   for (int i = 0; i < t.rank; ++i) {
     UserCheck(t.sizes[i] >= 1, kWho, "argument '", name, "': expected every size >= 1, got sizes ",
               SizesText(t));
+    const int64_t stride = t.strides[i];
     int64_t step = 0;
-    const bool fits = t.strides[i] != std::numeric_limits<int64_t>::min() &&
-                      MulFits(t.sizes[i] - 1, t.strides[i] < 0 ? -t.strides[i] : t.strides[i], &step) &&
-                      MulFits(step, DTypeSize(t.dtype), &step) && !__builtin_add_overflow(span, step, &span);
+    const bool fits = stride != std::numeric_limits<int64_t>::min() &&
+                      MulFits(t.sizes[i] - 1, stride < 0 ? -stride : stride, &step) &&
+                      MulFits(step, DTypeSize(t.dtype), &step) &&
+                      !__builtin_add_overflow(span, step, &span);
     UserCheck(fits, kWho, "argument '", name,
               "': expected sizes and strides whose span fits in 64 bits, got sizes ", SizesText(t),
               " and stride ", t.strides[i], " on dimension ", i);
@@ -392,7 +394,8 @@ void Attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& 
   // S^T of the naive path: rows padded to 32 keys (an AMX tile step), columns to whole query
   // chunks plus one cache line (the same L1-set spreading as the fused tiles, see TileLayout::ld).
   p.s_stride = internal::RoundUpTo(nq, internal::kQueryQuantum) + 64 / acc;
-  const size_t scratch_bytes = BufferBytes(p.num_threads, static_cast<int64_t>(layout.total), naive);
+  const size_t scratch_bytes =
+      BufferBytes(p.num_threads, static_cast<int64_t>(layout.total), naive);
   const size_t split_bytes =
       p.kv_splits > 1 ? BufferBytes(tasks * p.kv_splits, layout.bq_pad * (dv + 2) * acc, naive) : 0;
   const size_t s_bytes =

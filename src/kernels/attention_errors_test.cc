@@ -153,7 +153,8 @@ TEST(AttentionErrorsTest, SizesBeyondTheKernelsArithmetic) {
               {"'q'", "span fits in 64 bits", "stride 4611686018427387904 on dimension 2"});
   ExpectError([](Args& a) { a.out.strides[1] = -(int64_t{1} << 62); },
               {"'out'", "span fits in 64 bits"});
-  ExpectError([](Args& a) { a.options.block_q = 64 * 2048; }, {"'block_q'", "up to 65536", "131072"});
+  ExpectError([](Args& a) { a.options.block_q = 64 * 2048; },
+              {"'block_q'", "up to 65536", "131072"});
   ExpectError([](Args& a) { a.options.block_k = 32 * 4096; }, {"'block_k'", "up to 65536"});
 }
 

@@ -798,7 +798,8 @@ Case RandomCase(std::mt19937& rng) {
   // drawn for (at dk = 300 a scale of 1 makes them tens of units, where float32 rounding of the
   // scores alone exceeds 1e-5 on the naive path as on the fused one).
   if (chance(0.3)) {
-    c.scale = std::uniform_real_distribution<double>(-2, 2)(rng) / std::sqrt(static_cast<double>(c.dk));
+    const double scale = std::uniform_real_distribution<double>(-2, 2)(rng);
+    c.scale = scale / std::sqrt(static_cast<double>(c.dk));
   }
   if (chance(0.3)) {
     c.block_q = 64 * (1 + rng() % 8);

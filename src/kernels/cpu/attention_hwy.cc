@@ -727,7 +727,7 @@ struct Kernel {
     const int64_t vector_end =
         layout == OLayout::kTransposed && p.os[3] == 1 ? p.dv / lanes * lanes : 0;
     for (int64_t i = 0; i < rows; ++i) {
-      const A inv = z[i] != 0 ? A(1) / z[i] : A(0);  // NaN stays NaN (NaNInRows)
+      const A inv = z[i] != 0 ? A(1) / z[i] : A(0);  // NaN stays NaN (NanInputsGiveNanRows)
       Out* row = base + (i0 + i) * p.os[2];
       const auto vinv = hn::Set(d, inv);
       for (int64_t e = 0; e < vector_end; e += lanes) {
@@ -1058,8 +1058,8 @@ struct Kernel {
     for (int64_t j = 0; j < keys_pad; j += lanes) vmax = hn::Max(vmax, hn::Load(d, s + j));
     const A m_new = std::max(*m, hn::GetLane(hn::MaxOfLanes(d, vmax)));
     if (m_new == neg_inf) {
-      // Every key masked so far, or NaN scores, which the maximum may drop: then z is NaN, so
-      // the row's output and LSE are NaN (NaNInRows), not a fully masked row's 0 and -inf.
+      // Every key masked so far, or NaN scores, which the maximum may drop: then z is NaN, so the
+      // row's output and LSE are NaN (NanInputsGiveNanRows), not a fully masked row's 0 and -inf.
       for (int64_t j = 0; j < keys; ++j) {
         if (std::isnan(s[j])) *z = std::numeric_limits<A>::quiet_NaN();
       }
