@@ -207,6 +207,25 @@ Case Typed(Case c, std::pair<DType, DType> t) {
   return c;
 }
 
+// For its scope, the kernels' dispatch restricted to one SIMD target, and bfloat16 on one GEMM
+// path (kAmxModel: the AMX kernels on the tile unit's scalar model, which needs AVX512-BF16).
+constexpr int kAmxModel = -1;
+class ScopedKernelPath {
+ public:
+  ScopedKernelPath(int64_t target, int bf16_path) {
+    hwy::SetSupportedTargetsForTest(target);
+    internal::SetBf16PathForTest(bf16_path == kAmxModel ? internal::kBf16Auto : bf16_path);
+    internal::SetAmxEmulationForTest(bf16_path == kAmxModel);
+  }
+  ~ScopedKernelPath() {
+    internal::SetBf16PathForTest(internal::kBf16Auto);
+    internal::SetAmxEmulationForTest(false);
+    hwy::SetSupportedTargetsForTest(0);
+  }
+  ScopedKernelPath(const ScopedKernelPath&) = delete;
+  ScopedKernelPath& operator=(const ScopedKernelPath&) = delete;
+};
+
 TEST(AttentionTest, LayoutsForEveryDtype) {
   for (auto t : AllTypes())
     for (Layout layout : {Layout::kBhsd, Layout::kBshd, Layout::kStrided}) {
@@ -521,70 +540,79 @@ TEST(AttentionTest, FewQueryPathForEveryOption) {
 // few-query path (the maximum drops NaN), nor a split dropped from the combination. Every other
 // element stays finite and equal to the reference. Each path: tiles, few-query rows, split keys,
 // naive; 2 query heads on 1 key/value head; 300 keys in tiles of 32.
+struct NanPath {
+  const char* name;
+  int64_t few_query_rows, kv_splits;
+  AttentionImpl impl;
+};
+struct NanPoison {
+  char tensor;  // 'q', 'k' or 'v'
+  std::array<int64_t, 4> at;
+};
+
+void CheckNanPropagation(std::pair<DType, DType> t, const NanPath& path, const NanPoison& poison) {
+  Case c = Typed(Case{}, t);
+  c.hq = 2, c.hkv = 1, c.nq = 40, c.nk = 300, c.dk = 20, c.dv = 12;
+  c.causal = true, c.bottom_right = true;
+  c.block_q = 64, c.block_k = 32;
+  c.kv_splits = path.kv_splits;
+  c.few_query_rows = path.few_query_rows;
+  AttentionCase ac(c);
+  const testing_util::Reference ref = ac.Ref();  // of the inputs before the NaN
+  ac.Poke(poison.tensor, poison.at, std::numeric_limits<double>::quiet_NaN());
+  const moa::Run run = ac.RunLibrary(path.impl, 2);
+  double ref_norm = 0;
+  for (double x : ref.out) ref_norm = std::max(ref_norm, std::fabs(x));
+  int64_t nan_rows = 0;
+  for (int64_t h = 0; h < c.hq; ++h)
+    for (int64_t i = 0; i < c.nq; ++i) {
+      const bool row_nan = poison.tensor == 'q'   ? h == poison.at[1] && i == poison.at[2]
+                           : poison.tensor == 'k' ? i + c.nk - c.nq >= poison.at[2]
+                                                  : false;
+      const int64_t r = h * c.nq + i;
+      EXPECT_EQ(std::isnan(run.lse[r]), row_nan) << "lse of head " << h << " row " << i;
+      nan_rows += row_nan;
+      for (int64_t e = 0; e < c.dv; ++e) {
+        const bool nan = row_nan || (poison.tensor == 'v' && e == poison.at[3]);
+        const double got = run.out[r * c.dv + e];
+        EXPECT_EQ(std::isnan(got), nan) << "head " << h << " row " << i << " column " << e;
+        if (!nan) {
+          EXPECT_LE(std::fabs(got - ref.out[r * c.dv + e]), Tolerance(c.dtype) * ref_norm)
+              << "head " << h << " row " << i << " column " << e;
+        }
+      }
+    }
+  EXPECT_EQ(nan_rows, poison.tensor == 'q' ? 1 : poison.tensor == 'k' ? 2 * 30 : 0);
+}
+
 TEST(AttentionTest, NanInputsGiveNanRows) {
-  struct Path { const char* name; int64_t few_query_rows, kv_splits; AttentionImpl impl; };
-  const Path paths[] = {{"tile", 0, 1, AttentionImpl::kFused},
-                        {"few-query", 64, 1, AttentionImpl::kFused},
-                        {"split keys", 0, 3, AttentionImpl::kFused},
-                        {"few-query split keys", 64, 3, AttentionImpl::kFused},
-                        {"naive", -1, 0, AttentionImpl::kNaive}};
-  struct Poison { char tensor; std::array<int64_t, 4> at; };
+  const NanPath paths[] = {{"tile", 0, 1, AttentionImpl::kFused},
+                           {"few-query", 64, 1, AttentionImpl::kFused},
+                           {"split keys", 0, 3, AttentionImpl::kFused},
+                           {"few-query split keys", 64, 3, AttentionImpl::kFused},
+                           {"naive", -1, 0, AttentionImpl::kNaive}};
   // Bottom-right causal, 40 queries, 300 keys: query i sees keys j <= i + 260, so key 270 is seen
   // by queries 10 and on, key 50 by all.
-  const Poison poisons[] = {{'q', {0, 1, 7, 3}}, {'k', {0, 0, 270, 5}}, {'v', {0, 0, 50, 4}}};
+  const NanPoison poisons[] = {{'q', {0, 1, 7, 3}}, {'k', {0, 0, 270, 5}}, {'v', {0, 0, 50, 4}}};
+  const int bf16_paths[] = {internal::kBf16Auto, internal::kBf16NoAmx, internal::kBf16Float32,
+                            kAmxModel};
   const int64_t cpu = testing_util::CpuSimdTargets();
   for (int64_t target : {int64_t{HWY_SCALAR | HWY_EMU128}, int64_t{HWY_AVX2}, int64_t{HWY_AVX3}})
-  for (int bf16_path : {int{internal::kBf16Auto}, int{internal::kBf16NoAmx},
-                        int{internal::kBf16Float32}, -1})
-  for (auto t : AllTypes())
-    for (const Path& path : paths)
-      for (const Poison& poison : poisons) {
-        if (target != (HWY_SCALAR | HWY_EMU128) && !(cpu & target)) continue;
-        // bfloat16 on each GEMM path (-1: AMX on the tile unit's model, which needs AVX512-BF16).
-        if (bf16_path != internal::kBf16Auto && t.first != DType::kBFloat16) continue;
-        if (bf16_path == -1 && !internal::CpuHasAvx512Bf16()) continue;
-        hwy::SetSupportedTargetsForTest(target);
-        internal::SetBf16PathForTest(std::max(bf16_path, 0));
-        internal::SetAmxEmulationForTest(bf16_path == -1);
-        Case c = Typed(Case{}, t);
-        c.hq = 2, c.hkv = 1, c.nq = 40, c.nk = 300, c.dk = 20, c.dv = 12;
-        c.causal = true, c.bottom_right = true;
-        c.block_q = 64, c.block_k = 32;
-        c.kv_splits = path.kv_splits;
-        c.few_query_rows = path.few_query_rows;
-        SCOPED_TRACE(std::string(DTypeName(t.first)) + " -> " + DTypeName(t.second) + " " +
-                     path.name + " NaN in " + poison.tensor + " on " +
-                     internal::AttentionTargetName() + " bf16 path " + std::to_string(bf16_path));
-        AttentionCase ac(c);
-        const testing_util::Reference ref = ac.Ref();  // of the inputs before the NaN
-        ac.Poke(poison.tensor, poison.at, std::numeric_limits<double>::quiet_NaN());
-        const moa::Run run = ac.RunLibrary(path.impl, 2);
-        double ref_norm = 0;
-        for (double x : ref.out) ref_norm = std::max(ref_norm, std::fabs(x));
-        int64_t nan_rows = 0;
-        for (int64_t h = 0; h < c.hq; ++h)
-          for (int64_t i = 0; i < c.nq; ++i) {
-            const bool row_nan = poison.tensor == 'q' ? h == poison.at[1] && i == poison.at[2]
-                                 : poison.tensor == 'k' ? i + c.nk - c.nq >= poison.at[2]
-                                                        : false;
-            const int64_t r = h * c.nq + i;
-            EXPECT_EQ(std::isnan(run.lse[r]), row_nan) << "lse of head " << h << " row " << i;
-            nan_rows += row_nan;
-            for (int64_t e = 0; e < c.dv; ++e) {
-              const bool nan = row_nan || (poison.tensor == 'v' && e == poison.at[3]);
-              const double got = run.out[r * c.dv + e];
-              EXPECT_EQ(std::isnan(got), nan) << "head " << h << " row " << i << " column " << e;
-              if (!nan) {
-                EXPECT_LE(std::fabs(got - ref.out[r * c.dv + e]), Tolerance(c.dtype) * ref_norm)
-                    << "head " << h << " row " << i << " column " << e;
-              }
-            }
+    for (int bf16_path : bf16_paths)
+      for (auto t : AllTypes())
+        for (const NanPath& path : paths)
+          for (const NanPoison& poison : poisons) {
+            if (target != (HWY_SCALAR | HWY_EMU128) && !(cpu & target)) continue;
+            // bfloat16 on each GEMM path, the other dtypes once.
+            if (bf16_path != internal::kBf16Auto && t.first != DType::kBFloat16) continue;
+            if (bf16_path == kAmxModel && !internal::CpuHasAvx512Bf16()) continue;
+            const ScopedKernelPath scoped(target, bf16_path);
+            SCOPED_TRACE(std::string(DTypeName(t.first)) + " -> " + DTypeName(t.second) + " " +
+                         path.name + " NaN in " + poison.tensor + " on " +
+                         internal::AttentionTargetName() + " bf16 path " +
+                         std::to_string(bf16_path));
+            CheckNanPropagation(t, path, poison);
           }
-        EXPECT_EQ(nan_rows, poison.tensor == 'q' ? 1 : poison.tensor == 'k' ? 2 * 30 : 0);
-        internal::SetBf16PathForTest(internal::kBf16Auto);
-        internal::SetAmxEmulationForTest(false);
-        hwy::SetSupportedTargetsForTest(0);
-      }
 }
 
 // A few-query threshold above 64 rows (tests set it; the default is at most 16) still runs
@@ -755,8 +783,6 @@ TEST(AttentionTest, EverySimdTarget) {
   EXPECT_EQ(tested, 1 + !!(cpu & HWY_AVX2) + !!(cpu & HWY_AVX3));
 }
 
-
-
 // A random draw over every option AttentionCase knows: shapes with tails (1, odd, around the
 // vector widths, the 64-query quantum and the 32-key step), dtypes, layouts, GQA, causal both
 // ways, masks of each kind and broadcast, fully masked rows, +inf where causality hides it, LSE,
@@ -841,25 +867,19 @@ TEST(AttentionTest, RandomCombinations) {
     if (cpu & t) targets.push_back(t);
   std::vector<int> bf16_paths = {internal::kBf16Auto, internal::kBf16NoAmx,
                                  internal::kBf16Float32};
-  if (internal::CpuHasAvx512Bf16()) bf16_paths.push_back(-1);  // AMX on the scalar model
+  if (internal::CpuHasAvx512Bf16()) bf16_paths.push_back(kAmxModel);
   for (int n = 0; n < cases;) {
     const Case c = RandomCase(rng);
     const int64_t target = targets[rng() % targets.size()];
-    const int bf16_path = bf16_paths[rng() % bf16_paths.size()];
+    const int drawn_path = bf16_paths[rng() % bf16_paths.size()];
+    const int bf16_path = c.dtype == DType::kBFloat16 ? drawn_path : int{internal::kBf16Auto};
     const unsigned seed = static_cast<unsigned>(rng());
     // The reference costs batch x hq x nq x nk x (dk + dv) multiply-adds: keep each case small.
     if (static_cast<double>(c.batch * c.hq * c.nq) * c.nk * (c.dk + c.dv) > 3e7) continue;
-    hwy::SetSupportedTargetsForTest(target);
-    const bool amx_model = c.dtype == DType::kBFloat16 && bf16_path < 0;
-    if (amx_model) internal::SetAmxEmulationForTest(true);
-    if (c.dtype == DType::kBFloat16 && bf16_path >= 0) internal::SetBf16PathForTest(bf16_path);
+    const ScopedKernelPath scoped(target, bf16_path);
     SCOPED_TRACE("case " + std::to_string(n) + " on " + internal::AttentionTargetName() +
-                 (amx_model ? " (AMX model)" : "") + " bf16 path " + std::to_string(bf16_path) +
-                 ": " + Describe(c));
+                 " bf16 path " + std::to_string(bf16_path) + ": " + Describe(c));
     AttentionCase(c, seed).CheckAll();
-    internal::SetBf16PathForTest(internal::kBf16Auto);
-    internal::SetAmxEmulationForTest(false);
-    hwy::SetSupportedTargetsForTest(0);
     ++n;
   }
 }
