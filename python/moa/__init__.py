@@ -158,7 +158,9 @@ def attention(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False,
       causal_alignment: "top_left" (PyTorch: query i sees keys j <= i) or "bottom_right"
         (FlashAttention: j <= i + S - L).
       return_lse: also return the log-sum-exp of each score row, shape (..., L); -inf for a fully
-        masked row (whose output is 0, never NaN).
+        masked row (whose output is 0, never NaN). A NaN in query, or in a key row a query sees,
+        gives that row (and its LSE) NaN, and a NaN in a value row the columns it reaches, as in
+        PyTorch.
       num_threads: worker threads (default: OMP_NUM_THREADS, else the cores this process may run on).
       blocks: (query rows per task, key rows per tile), multiples of 64 and 32; default: the cost
         model's choice for this machine and problem.
