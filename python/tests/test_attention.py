@@ -194,3 +194,21 @@ def test_decoding_one_token_with_split_keys(dtype, kv_splits):
     want, want_lse = reference(q, k, v, causal="bottom_right", gqa=True)
     assert rel_err(out.double(), want) <= TOL[dtype]
     assert rel_err(lse.double(), want_lse) <= TOL[dtype]
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("queries", [1, 5, 200])
+def test_nan_in_a_query_gives_its_row_nan(dtype, queries):
+    """A NaN query row is NaN out (LSE too), as in PyTorch, never a fully masked row's 0 and -inf;
+    1 and 5 queries take the decoding path, 200 the tiles."""
+    gen = np.random.default_rng(3)
+    q = gen.uniform(-1.5, 1.5, (1, 2, queries, 16)).astype(dtype)
+    k = gen.uniform(-1.5, 1.5, (1, 2, 300, 16)).astype(dtype)
+    v = gen.uniform(-1, 1, (1, 2, 300, 8)).astype(dtype)
+    q[0, 1, queries // 2, 3] = np.nan
+    out, lse = moa.attention(q, k, v, return_lse=True)
+    want = np.zeros((1, 2, queries), dtype=bool)
+    want[0, 1, queries // 2] = True
+    assert np.array_equal(np.isnan(out).all(-1), want)
+    assert np.array_equal(np.isnan(out).any(-1), want)
+    assert np.array_equal(np.isnan(lse), want)
