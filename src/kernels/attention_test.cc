@@ -17,6 +17,7 @@
 
 #include "hwy/targets.h"
 #include "kernels/amx/amx_bf16.h"
+#include "kernels/attention_offset.h"
 #include "kernels/attention_problem.h"
 #include "kernels/attention_test_util.h"
 #include "kernels/cpu/bf16_dot.h"
@@ -40,6 +41,9 @@ struct Case {
   Layout layout = Layout::kBhsd;
   bool causal = false;
   bool bottom_right = false;
+  // Any causal diagonal, through the internal entry point ring attention uses (overrides
+  // bottom_right): query i sees key j only if j <= i + causal_offset.
+  std::optional<int64_t> causal_offset;
   MaskKind mask = MaskKind::kNone;
   std::vector<int64_t> mask_sizes;  // empty: full (batch, hq, nq, nk)
   bool mask_zero_strides = false;   // broadcast through stride 0 on full-size dimensions instead
@@ -130,7 +134,7 @@ class AttentionCase {
     o.block_k = c_.block_k;
     o.kv_splits = c_.kv_splits;
     internal::SetFewQueryRowsForTest(c_.few_query_rows);
-    Attention(q_.view, k_.view, v_.view, out.view, o);
+    internal::AttentionWithCausalOffset(q_.view, k_.view, v_.view, out.view, o, c_.causal_offset);
     internal::SetFewQueryRowsForTest(-1);
     Run run;
     for (int64_t b = 0; b < c_.batch; ++b)
@@ -151,8 +155,11 @@ class AttentionCase {
 
   testing_util::Reference Ref() const {
     const double scale = c_.scale ? *c_.scale : 1.0 / std::sqrt(static_cast<double>(c_.dk));
-    return testing_util::ReferenceAttention(q_, k_, v_, c_.mask != MaskKind::kNone ? &mask_ : nullptr,
-                                            c_.causal, c_.bottom_right, scale);
+    const int64_t offset = c_.causal_offset ? *c_.causal_offset
+                           : c_.bottom_right    ? c_.nk - c_.nq
+                                                : 0;
+    return testing_util::ReferenceAttentionAt(
+        q_, k_, v_, c_.mask != MaskKind::kNone ? &mask_ : nullptr, c_.causal, offset, scale);
   }
 
   // Runs fused and naive with 1 and 2 threads and checks each against the reference.
@@ -331,6 +338,24 @@ TEST(AttentionTest, CausalBothAlignments) {
         c.bottom_right = bottom_right;
         SCOPED_TRACE(std::string(DTypeName(t.first)) + (bottom_right ? " bottom-right" : " top-left") +
                      " nq " + std::to_string(nq) + " nk " + std::to_string(nk));
+        AttentionCase(Typed(c, t)).CheckAll();
+      }
+}
+
+// Diagonals anywhere, as ring attention meets them on a block of keys from another rank: rows
+// that see no key (offset < 0), rows that see all (offset >= nk - 1), and everything between, on
+// the tile and few-query paths, with split keys.
+TEST(AttentionTest, CausalAtAnyOffset) {
+  for (auto t : AllTypes())
+    for (auto [nq, nk] : {std::pair<int64_t, int64_t>{50, 50}, {20, 150}, {150, 20}, {1, 70}})
+      for (int64_t offset : {-nq - 2, 1 - nq, int64_t{-7}, int64_t{0}, int64_t{5}, nk - 1, nk + 3}) {
+        Case c;
+        c.hq = 2, c.hkv = 1, c.nq = nq, c.nk = nk, c.dk = 24, c.dv = 20;
+        c.causal = true;
+        c.causal_offset = offset;
+        c.kv_splits = nq == 1 ? 3 : 0;
+        SCOPED_TRACE(std::string(DTypeName(t.first)) + " nq " + std::to_string(nq) + " nk " +
+                     std::to_string(nk) + " offset " + std::to_string(offset));
         AttentionCase(Typed(c, t)).CheckAll();
       }
 }

@@ -104,9 +104,10 @@ struct Reference {
 // softmax(q k^T * scale + mask) v in float64, straight from the definition (PyTorch SDPA), with a
 // fully masked row giving 0 and lse -inf. `mask` may be null; its rank-aligned broadcast is done
 // here independently of the library (size 1 = broadcast).
-inline Reference ReferenceAttention(const HostTensor& q, const HostTensor& k, const HostTensor& v,
-                                    const HostTensor* mask, bool causal, bool bottom_right,
-                                    double scale) {
+// `causal_offset`: when causal, query i sees key j only if j <= i + causal_offset.
+inline Reference ReferenceAttentionAt(const HostTensor& q, const HostTensor& k,
+                                      const HostTensor& v, const HostTensor* mask, bool causal,
+                                      int64_t causal_offset, double scale) {
   const int64_t B = q.view.sizes[0], Hq = q.view.sizes[1], nq = q.view.sizes[2],
                 dk = q.view.sizes[3], Hkv = k.view.sizes[1], nk = k.view.sizes[2],
                 dv = v.view.sizes[3];
@@ -125,7 +126,7 @@ inline Reference ReferenceAttention(const HostTensor& q, const HostTensor& k, co
           for (int64_t c = 0; c < dk; ++c) dot += q.Get4(b, h, i, c) * k.Get4(b, hk, j, c);
           s[j] = dot * scale;
           ok[j] = true;
-          if (causal) ok[j] = j <= i + (bottom_right ? nk - nq : 0);
+          if (causal) ok[j] = j <= i + causal_offset;
           if (mask) {
             const int64_t full[4] = {b, h, i, j};
             int64_t idx[4] = {0, 0, 0, 0};
@@ -162,6 +163,14 @@ inline Reference ReferenceAttention(const HostTensor& q, const HostTensor& k, co
       }
     }
   return ref;
+}
+
+// The causal diagonal top-left (PyTorch) or bottom-right (FlashAttention).
+inline Reference ReferenceAttention(const HostTensor& q, const HostTensor& k, const HostTensor& v,
+                                    const HostTensor* mask, bool causal, bool bottom_right,
+                                    double scale) {
+  const int64_t offset = bottom_right ? k.view.sizes[2] - q.view.sizes[2] : 0;
+  return ReferenceAttentionAt(q, k, v, mask, causal, offset, scale);
 }
 
 }  // namespace moa::testing_util
