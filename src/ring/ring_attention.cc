@@ -1,0 +1,303 @@
+// moa — ring attention over MPI (stage: ring). See include/moa/ring_attention.h.
+// In: each rank's shards and the options. Out: each rank's rows of the whole attention.
+// The key axis lifted across the ranks: every rank folds the K,V shards of all ranks, one per
+// step as they come round the ring, into its rows' (lse, o) with the monoid of merge_partial.h.
+#include "moa/ring_attention.h"
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <exception>
+#include <limits>
+#include <memory>
+#include <new>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "kernels/attention_checks.h"
+#include "kernels/attention_offset.h"
+#include "moa/error.h"
+#include "ring/causal_block.h"
+#include "ring/merge_partial.h"
+
+namespace moa {
+namespace {
+
+using internal::Concat;
+
+// Runs `work`; returns its moa::Error (or other exception) as a message, "" when it succeeded.
+template <typename Work>
+std::string Guard(Work&& work) {
+  try {
+    work();
+  } catch (const std::bad_alloc&) {
+    return "out of memory";
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  return "";
+}
+
+// Every rank learns whether any rank failed and throws the message of the lowest failing rank, so
+// that a mistake on one rank never leaves the others waiting in the ring.
+void AgreeOnErrors(MPI_Comm comm, int rank, int size, const std::string& error) {
+  int first = error.empty() ? size : rank;
+  MPI_Allreduce(MPI_IN_PLACE, &first, 1, MPI_INT, MPI_MIN, comm);
+  if (first == size) return;
+  int length = static_cast<int>(std::min<size_t>(error.size(), 4096));
+  MPI_Bcast(&length, 1, MPI_INT, first, comm);
+  std::string message = error;
+  message.resize(static_cast<size_t>(length));
+  MPI_Bcast(message.data(), length, MPI_CHAR, first, comm);
+  throw Error(message);
+}
+
+// What a rank tells the others before the ring turns: its shard lengths, and the arguments that
+// must agree, as int64 so that one MPI_Allgather carries them.
+enum Field : int {
+  kDtype, kOutDtype, kBatch, kQHeads, kKvHeads, kDk, kDv, kCausal, kAlign, kMaskDtype, kLse,
+  kImpl, kScaleBits, kNq, kNk, kNumFields,
+};
+constexpr int kAgreed = kNq;
+constexpr int64_t kMaxSeq = int64_t{1} << 62;  // global rows, as ClassifyCausalBlock assumes  // fields before kNq must be equal on every rank
+const char* const kFieldNames[kNumFields] = {
+    "dtype of 'q'", "dtype of 'out'", "batch of 'q'", "heads of 'q'", "heads of 'k'",
+    "dim of 'q'", "dim of 'v'", "'is_causal'", "'causal_align'", "dtype of 'mask' (-1: none)",
+    "presence of 'lse'", "'impl'", "'scale' (its bits; -1: none)", "seq of 'q'", "seq of 'k'"};
+
+std::vector<int64_t> LocalFields(const Tensor& q, const Tensor& k, const Tensor& v,
+                                 const Tensor& out, const AttentionOptions& o) {
+  int64_t scale_bits = 0;
+  if (o.scale) std::memcpy(&scale_bits, &*o.scale, sizeof scale_bits);
+  std::vector<int64_t> f(kNumFields);
+  f[kDtype] = static_cast<int64_t>(q.dtype), f[kOutDtype] = static_cast<int64_t>(out.dtype);
+  f[kBatch] = q.sizes[0], f[kQHeads] = q.sizes[1], f[kKvHeads] = k.sizes[1];
+  f[kDk] = q.sizes[3], f[kDv] = v.sizes[3];
+  f[kCausal] = o.is_causal, f[kAlign] = static_cast<int64_t>(o.causal_align);
+  f[kMaskDtype] = o.mask ? static_cast<int64_t>(o.mask->dtype) : -1;
+  f[kLse] = o.lse.has_value(), f[kImpl] = static_cast<int64_t>(o.impl);
+  f[kScaleBits] = o.scale ? scale_bits : -1;
+  f[kNq] = q.sizes[2], f[kNk] = k.sizes[2];
+  return f;
+}
+
+// Sends or receives `bytes` bytes as messages of at most 1 GiB (MPI counts are int), tagged by
+// their order.
+constexpr int64_t kMessageBytes = int64_t{1} << 30;
+void PostTransfer(bool send, unsigned char* data, int64_t bytes, int peer, MPI_Comm comm,
+                  std::vector<MPI_Request>* requests) {
+  for (int64_t at = 0, tag = 0; at < bytes; at += kMessageBytes, ++tag) {
+    const int count = static_cast<int>(std::min(kMessageBytes, bytes - at));
+    MPI_Request r;
+    if (send) {
+      MPI_Isend(data + at, count, MPI_BYTE, peer, static_cast<int>(tag), comm, &r);
+    } else {
+      MPI_Irecv(data + at, count, MPI_BYTE, peer, static_cast<int>(tag), comm, &r);
+    }
+    requests->push_back(r);
+  }
+}
+
+// Copies a (B, H, n, d) view element by element into contiguous BHSD bytes.
+void PackBhsd(const Tensor& t, unsigned char* dst) {
+  const int64_t item = DTypeSize(t.dtype);
+  const auto* src = static_cast<const unsigned char*>(t.data);
+  for (int64_t b = 0; b < t.sizes[0]; ++b)
+    for (int64_t h = 0; h < t.sizes[1]; ++h)
+      for (int64_t s = 0; s < t.sizes[2]; ++s) {
+        const unsigned char* row =
+            src + (b * t.strides[0] + h * t.strides[1] + s * t.strides[2]) * item;
+        if (t.strides[3] == 1) {
+          std::memcpy(dst, row, static_cast<size_t>(t.sizes[3] * item));
+          dst += t.sizes[3] * item;
+        } else {
+          for (int64_t e = 0; e < t.sizes[3]; ++e, dst += item) {
+            std::memcpy(dst, row + e * t.strides[3] * item, static_cast<size_t>(item));
+          }
+        }
+      }
+}
+
+// Writes contiguous (B, H, n, d) accumulators into a strided output of the output's dtype.
+template <typename A>
+void WriteOut(const A* acc, const Tensor& out) {
+  auto* base = static_cast<unsigned char*>(out.data);
+  const int64_t item = DTypeSize(out.dtype);
+  const int64_t d = out.rank == 4 ? out.sizes[3] : 1;
+  for (int64_t b = 0; b < out.sizes[0]; ++b)
+    for (int64_t h = 0; h < out.sizes[1]; ++h)
+      for (int64_t s = 0; s < out.sizes[2]; ++s)
+        for (int64_t e = 0; e < d; ++e, ++acc) {
+          int64_t at = b * out.strides[0] + h * out.strides[1] + s * out.strides[2];
+          if (out.rank == 4) at += e * out.strides[3];
+          unsigned char* p = base + at * item;
+          if (out.dtype == DType::kFloat64) {
+            const double x = static_cast<double>(*acc);
+            std::memcpy(p, &x, sizeof x);
+          } else if (out.dtype == DType::kFloat32) {
+            const float x = static_cast<float>(*acc);
+            std::memcpy(p, &x, sizeof x);
+          } else {
+            const uint16_t x = BFloat16FromFloat(static_cast<float>(*acc));
+            std::memcpy(p, &x, sizeof x);
+          }
+        }
+}
+
+struct Ring {
+  MPI_Comm comm;
+  int rank = 0, size = 1;
+  std::string who;                          // "moa::ring_attention (rank r of P): "
+  std::vector<int64_t> q_begin, k_begin;    // global first rows of each rank's shards
+  std::vector<int64_t> nk;                  // each rank's key rows
+  int64_t nq_total = 0, nk_total = 0;
+};
+
+// The ring proper, once every argument has been checked on every rank. A = the accumulator type.
+template <typename A>
+void TurnRing(const Ring& ring, const Tensor& q, const Tensor& k, const Tensor& v,
+              const Tensor& out, const AttentionOptions& options) {
+  const int64_t batch = q.sizes[0], hq = q.sizes[1], nq = q.sizes[2], hkv = k.sizes[1];
+  const int64_t dk = q.sizes[3], dv = v.sizes[3], item = DTypeSize(q.dtype);
+  const DType acc_dtype = q.dtype == DType::kFloat64 ? DType::kFloat64 : DType::kFloat32;
+  const int64_t max_nk = *std::max_element(ring.nk.begin(), ring.nk.end());
+  auto kv_bytes = [&](int64_t keys) { return batch * hkv * keys * (dk + dv) * item; };
+  const int64_t rows = batch * hq * nq;
+
+  // Sizes past what memory can hold fail in the allocation, as bad_alloc, on this rank only.
+  std::unique_ptr<unsigned char[]> kv[2];
+  std::vector<A> acc, acc_lse, part, part_lse;
+  std::string error = Guard([&] {
+    for (auto& buffer : kv) buffer.reset(new unsigned char[static_cast<size_t>(kv_bytes(max_nk))]);
+    acc.assign(static_cast<size_t>(rows * dv), A(0));
+    acc_lse.assign(static_cast<size_t>(rows), -std::numeric_limits<A>::infinity());
+    part.resize(static_cast<size_t>(rows * dv));
+    part_lse.resize(static_cast<size_t>(rows));
+    PackBhsd(k, kv[0].get());
+    PackBhsd(v, kv[0].get() + batch * hkv * k.sizes[2] * dk * item);
+  });
+  AgreeOnErrors(ring.comm, ring.rank, ring.size, error.empty() ? error : ring.who + error);
+
+  const int64_t global_offset =
+      options.causal_align == CausalAlign::kBottomRight ? ring.nk_total - ring.nq_total : 0;
+  const Tensor part_out = Tensor::Bhsd(part.data(), acc_dtype, batch, hq, nq, dv);
+  const Tensor part_lse_view = Tensor::Lse(part_lse.data(), acc_dtype, batch, hq, nq);
+  const int next = (ring.rank + 1) % ring.size, prev = (ring.rank + ring.size - 1) % ring.size;
+  int current = 0;
+  for (int step = 0; step < ring.size; ++step) {
+    const int src = (ring.rank - step + ring.size) % ring.size;  // whose keys are in kv[current]
+    std::vector<MPI_Request> requests;
+    if (step + 1 < ring.size) {
+      const int incoming = (src + ring.size - 1) % ring.size;
+      PostTransfer(false, kv[1 - current].get(), kv_bytes(ring.nk[incoming]), prev, ring.comm,
+                   &requests);
+      PostTransfer(true, kv[current].get(), kv_bytes(ring.nk[src]), next, ring.comm, &requests);
+    }
+    error = Guard([&] {
+      const int64_t keys = ring.nk[src];
+      AttentionOptions o = options;
+      std::optional<int64_t> causal_offset;
+      if (options.is_causal) {
+        const internal::CausalBlock block = internal::ClassifyCausalBlock(
+            ring.q_begin[ring.rank], nq, ring.k_begin[src], keys, global_offset);
+        if (block.kind == internal::CausalBlock::kHidden) return;
+        o.is_causal = block.kind == internal::CausalBlock::kCut;
+        causal_offset = block.offset;
+      }
+      if (options.mask && o.mask->sizes[o.mask->rank - 1] != 1) {  // this block's key columns
+        Tensor& m = *o.mask;
+        m.data = static_cast<unsigned char*>(m.data) +
+                 ring.k_begin[src] * m.strides[m.rank - 1] * DTypeSize(m.dtype);
+        m.sizes[m.rank - 1] = keys;
+      }
+      o.lse = part_lse_view;
+      const unsigned char* block = kv[current].get();
+      const Tensor kb = Tensor::Bhsd(block, q.dtype, batch, hkv, keys, dk);
+      const Tensor vb = Tensor::Bhsd(block + batch * hkv * keys * dk * item, q.dtype, batch, hkv,
+                                     keys, dv);
+      internal::AttentionWithCausalOffset(q, kb, vb, part_out, o, causal_offset);
+      internal::MergePartial(rows, dv, acc.data(), acc_lse.data(), part.data(), part_lse.data());
+    });
+    MPI_Waitall(static_cast<int>(requests.size()), requests.data(), MPI_STATUSES_IGNORE);
+    AgreeOnErrors(ring.comm, ring.rank, ring.size,
+                  error.empty() ? error : Concat(ring.who, "keys of rank ", src, ": ", error));
+    current = 1 - current;
+  }
+
+  WriteOut(acc.data(), out);
+  if (options.lse) WriteOut(acc_lse.data(), *options.lse);
+}
+
+}  // namespace
+
+void RingAttention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& out,
+                   const AttentionOptions& options, MPI_Comm comm) {
+  int initialized = 0, finalized = 0;
+  MPI_Initialized(&initialized);
+  MPI_Finalized(&finalized);
+  UserCheck(initialized && !finalized,
+            "moa::ring_attention: expected MPI to be initialised (MPI_Init) and not finalised");
+  UserCheck(comm != MPI_COMM_NULL,
+            "moa::ring_attention: argument 'comm': expected a communicator, got MPI_COMM_NULL");
+  Ring ring;
+  ring.comm = comm;
+  MPI_Comm_rank(comm, &ring.rank);
+  MPI_Comm_size(comm, &ring.size);
+  ring.who = Concat("moa::ring_attention (rank ", ring.rank, " of ", ring.size, "): ");
+  const char* who = ring.who.c_str();
+
+  // This rank's shards on their own, then what every rank must agree on.
+  std::string error = Guard([&] {
+    internal::CheckAttentionTensors(q, k, v, out, who);
+    if (options.lse) {
+      const int64_t sizes[3] = {q.sizes[0], q.sizes[1], q.sizes[2]};
+      internal::CheckLse(*options.lse, q.dtype, sizes, out, who);
+    }
+  });
+  AgreeOnErrors(comm, ring.rank, ring.size, error);
+  const std::vector<int64_t> mine = LocalFields(q, k, v, out, options);
+  std::vector<int64_t> all(static_cast<size_t>(kNumFields) * ring.size);
+  MPI_Allgather(mine.data(), kNumFields, MPI_INT64_T, all.data(), kNumFields, MPI_INT64_T, comm);
+  for (int r = 0; r < ring.size && error.empty(); ++r) {
+    for (int f = 0; f < kAgreed; ++f) {
+      if (all[r * kNumFields + f] != all[f]) {
+        error = Concat("moa::ring_attention: expected the same ", kFieldNames[f],
+                       " on every rank, got ", all[r * kNumFields + f], " on rank ", r, " and ",
+                       all[f], " on rank 0");
+        break;
+      }
+    }
+  }
+  // Every rank found the same disagreement (or none): no exchange needed to agree on it.
+  UserCheck(error.empty(), error);
+  // Totals saturate at kMaxSeq + 1 (each shard has passed the checks, so is at most 2^62 rows).
+  auto add_saturated = [](int64_t* total, int64_t rows) {
+    *total = *total > kMaxSeq - rows ? kMaxSeq + 1 : *total + rows;
+  };
+  for (int r = 0; r < ring.size; ++r) {
+    ring.q_begin.push_back(ring.nq_total);
+    ring.k_begin.push_back(ring.nk_total);
+    ring.nk.push_back(all[r * kNumFields + kNk]);
+    add_saturated(&ring.nq_total, all[r * kNumFields + kNq]);
+    add_saturated(&ring.nk_total, all[r * kNumFields + kNk]);
+  }
+  UserCheck(ring.nq_total <= kMaxSeq && ring.nk_total <= kMaxSeq,
+            "moa::ring_attention: expected global sequences of at most 2^62 rows, got NQ ",
+            ring.nq_total, " and NK ", ring.nk_total, " over ", ring.size, " ranks");
+  if (options.mask) {
+    error = Guard([&] {
+      const int64_t full[4] = {q.sizes[0], q.sizes[1], q.sizes[2], ring.nk_total};
+      internal::CheckMask(*options.mask, q.dtype, full, who);
+    });
+    AgreeOnErrors(comm, ring.rank, ring.size, error);
+  }
+
+  if (q.dtype == DType::kFloat64) {
+    TurnRing<double>(ring, q, k, v, out, options);
+  } else {
+    TurnRing<float>(ring, q, k, v, out, options);
+  }
+}
+
+}  // namespace moa

@@ -1,0 +1,354 @@
+// Tests of moa::RingAttention on however many ranks mpiexec starts (ctest: 1, 2 and 3). Every
+// rank builds the same global problem from one seed, passes its shards (views into the global
+// tensors) and checks its rows against the float64 reference of the whole problem
+// (kernels/attention_test_util.h). Checks between collective calls are EXPECTs, never ASSERTs, so
+// that a failure on one rank cannot leave the others waiting.
+#include "moa/ring_attention.h"
+
+#include <gtest/gtest.h>
+#include <mpi.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "kernels/attention_test_util.h"
+#include "moa/error.h"
+
+namespace moa {
+namespace {
+
+using testing_util::HostTensor;
+using testing_util::Layout;
+using testing_util::MakeTensor;
+
+int Rank() {
+  int r = 0;
+  MPI_Comm_rank(MPI_COMM_WORLD, &r);
+  return r;
+}
+int Ranks() {
+  int p = 0;
+  MPI_Comm_size(MPI_COMM_WORLD, &p);
+  return p;
+}
+
+enum class Split { kEven, kUneven };
+enum class MaskKind { kNone, kBool, kAdditive };
+
+// Shard lengths of `total` rows over the ranks: even (the first ranks one longer), or uneven (the
+// last rank a single row, rank 0 the most).
+std::vector<int64_t> Shards(int64_t total, Split split) {
+  const int64_t p = Ranks();
+  std::vector<int64_t> n(p, total / p);
+  for (int64_t r = 0; r < total % p; ++r) ++n[r];
+  if (split == Split::kUneven && p > 1) {
+    const int64_t spare = n[p - 1] - 1;
+    n[p - 1] = 1;
+    n[0] += spare;
+  }
+  return n;
+}
+
+int64_t Begin(const std::vector<int64_t>& shards, int rank) {
+  int64_t b = 0;
+  for (int r = 0; r < rank; ++r) b += shards[r];
+  return b;
+}
+
+// Rows [begin, begin + count) of dimension `dim` of a view.
+Tensor Slice(const Tensor& t, int dim, int64_t begin, int64_t count) {
+  Tensor s = t;
+  s.data = static_cast<unsigned char*>(t.data) + begin * t.strides[dim] * DTypeSize(t.dtype);
+  s.sizes[dim] = count;
+  return s;
+}
+
+struct RingCase {
+  DType dtype = DType::kFloat32;
+  DType out_dtype = DType::kFloat32;
+  int64_t batch = 1, hq = 2, hkv = 1, nq = 29, nk = 29, dk = 16, dv = 12;
+  Split q_split = Split::kEven, k_split = Split::kEven;
+  Layout layout = Layout::kBhsd;
+  bool causal = false, bottom_right = false;
+  MaskKind mask = MaskKind::kNone;
+  std::vector<int64_t> mask_sizes;  // over (batch, hq, NQ, NK); empty: full
+  bool lse = true;
+  std::optional<double> scale;
+  bool nan_query = false;  // a NaN in global query row 0 of head 0
+  int threads = 1;
+};
+
+std::string Describe(const RingCase& c) {
+  return std::string(DTypeName(c.dtype)) + "->" + DTypeName(c.out_dtype) + " nq " +
+         std::to_string(c.nq) + " nk " + std::to_string(c.nk) + (c.causal ? " causal" : "") +
+         (c.bottom_right ? " bottom-right" : "") + " ranks " + std::to_string(Ranks());
+}
+
+double Tolerance(DType d) {
+  return d == DType::kFloat64 ? 1e-12 : d == DType::kFloat32 ? 1e-5 : 2e-2;
+}
+
+// Runs one case on every rank and checks this rank's rows.
+void CheckRing(const RingCase& c, unsigned seed = 11) {
+  SCOPED_TRACE(Describe(c));
+  std::mt19937 rng(seed);
+  HostTensor q = MakeTensor(c.dtype, {c.batch, c.hq, c.nq, c.dk}, c.layout);
+  HostTensor k = MakeTensor(c.dtype, {c.batch, c.hkv, c.nk, c.dk}, c.layout);
+  HostTensor v = MakeTensor(c.dtype, {c.batch, c.hkv, c.nk, c.dv}, c.layout);
+  testing_util::FillRandom(&q, &rng, -1.5, 1.5);
+  testing_util::FillRandom(&k, &rng, -1.5, 1.5);
+  testing_util::FillRandom(&v, &rng, -1, 1);
+  if (c.nan_query) q.Set(std::vector<int64_t>{0, 0, 0, 3}.data(), NAN);
+  HostTensor mask;
+  if (c.mask != MaskKind::kNone) {
+    const std::vector<int64_t> sizes =
+        c.mask_sizes.empty() ? std::vector<int64_t>{c.batch, c.hq, c.nq, c.nk} : c.mask_sizes;
+    mask = MakeTensor(c.mask == MaskKind::kBool ? DType::kBool
+                      : c.dtype == DType::kBFloat16 ? DType::kFloat32 : c.dtype,
+                      sizes, Layout::kBhsd);
+    std::uniform_real_distribution<double> u(0, 1);
+    const int r = mask.view.rank;
+    std::vector<int64_t> idx(4, 0);
+    auto size = [&](int d) { return d < r ? mask.view.sizes[d] : 1; };
+    for (idx[0] = 0; idx[0] < size(0); ++idx[0])
+      for (idx[1] = 0; idx[1] < size(1); ++idx[1])
+        for (idx[2] = 0; idx[2] < size(2); ++idx[2])
+          for (idx[3] = 0; idx[3] < size(3); ++idx[3]) {
+            const double x = u(rng);
+            // Bool: 70% attend; additive: -inf on 20%; query rows 1, 4, 7, ... fully masked.
+            double value = c.mask == MaskKind::kBool ? x < 0.7 : x < 0.2 ? -INFINITY : 4 * x - 2;
+            if (r >= 2 && size(r - 2) > 1 && idx[r - 2] % 3 == 1) {
+              value = c.mask == MaskKind::kBool ? 0 : -INFINITY;
+            }
+            mask.Set(idx.data(), value);
+          }
+  }
+
+  const std::vector<int64_t> q_shards = Shards(c.nq, c.q_split), k_shards = Shards(c.nk, c.k_split);
+  const int rank = Rank();
+  const int64_t q_begin = Begin(q_shards, rank), nq = q_shards[rank];
+  const int64_t k_begin = Begin(k_shards, rank), nk = k_shards[rank];
+  HostTensor out = MakeTensor(c.out_dtype, {c.batch, c.hq, nq, c.dv}, c.layout);
+  const DType lse_dtype = c.dtype == DType::kFloat64 ? DType::kFloat64 : DType::kFloat32;
+  HostTensor lse = MakeTensor(lse_dtype, {c.batch, c.hq, nq}, Layout::kBhsd);
+  AttentionOptions o;
+  o.is_causal = c.causal;
+  o.causal_align = c.bottom_right ? CausalAlign::kBottomRight : CausalAlign::kTopLeft;
+  o.scale = c.scale;
+  o.num_threads = c.threads;
+  if (c.lse) o.lse = lse.view;
+  if (c.mask != MaskKind::kNone) {
+    const int r = mask.view.rank;
+    o.mask = r >= 2 && mask.view.sizes[r - 2] == c.nq ? Slice(mask.view, r - 2, q_begin, nq)
+                                                        : mask.view;
+  }
+  RingAttention(Slice(q.view, 2, q_begin, nq), Slice(k.view, 2, k_begin, nk),
+                Slice(v.view, 2, k_begin, nk), out.view, o, MPI_COMM_WORLD);
+
+  const double scale = c.scale ? *c.scale : 1.0 / std::sqrt(static_cast<double>(c.dk));
+  const testing_util::Reference ref = testing_util::ReferenceAttention(
+      q, k, v, c.mask != MaskKind::kNone ? &mask : nullptr, c.causal, c.bottom_right, scale);
+  double ref_norm = 0, diff = 0, lse_diff = 0;
+  for (double x : ref.out) ref_norm = std::max(ref_norm, std::isnan(x) ? 0.0 : std::fabs(x));
+  for (int64_t b = 0; b < c.batch; ++b)
+    for (int64_t h = 0; h < c.hq; ++h)
+      for (int64_t i = 0; i < nq; ++i) {
+        const int64_t row = (b * c.hq + h) * c.nq + q_begin + i;
+        for (int64_t e = 0; e < c.dv; ++e) {
+          const double want = ref.out[row * c.dv + e], got = out.Get4(b, h, i, e);
+          if (std::isnan(want) || std::isnan(got)) {
+            EXPECT_TRUE(std::isnan(want) && std::isnan(got))
+                << "row " << q_begin + i << " col " << e << ": got " << got << ", want " << want;
+          } else {
+            diff = std::max(diff, std::fabs(got - want));
+          }
+        }
+        if (!c.lse) continue;
+        const int64_t at[3] = {b, h, i};
+        const double want = ref.lse[row], got = lse.Get(at);
+        if (std::isinf(want) || std::isnan(want) || std::isinf(got) || std::isnan(got)) {
+          EXPECT_TRUE(want == got || (std::isnan(want) && std::isnan(got)))
+              << "lse row " << q_begin + i << ": got " << got << ", want " << want;
+        } else {
+          lse_diff = std::max(lse_diff, std::fabs(got - want) / std::max(1.0, std::fabs(want)));
+        }
+      }
+  EXPECT_LE(ref_norm > 0 ? diff / ref_norm : diff, Tolerance(c.dtype)) << "output";
+  EXPECT_LE(lse_diff, Tolerance(c.dtype)) << "lse";
+}
+
+const std::pair<DType, DType> kTypes[] = {{DType::kFloat64, DType::kFloat64},
+                                          {DType::kFloat32, DType::kFloat32},
+                                          {DType::kBFloat16, DType::kBFloat16},
+                                          {DType::kBFloat16, DType::kFloat32}};
+
+TEST(RingAttentionTest, EveryDtypeAndLayout) {
+  for (auto [in, out] : kTypes)
+    for (Layout layout : {Layout::kBhsd, Layout::kBshd, Layout::kStrided}) {
+      RingCase c;
+      c.dtype = in, c.out_dtype = out, c.layout = layout;
+      c.batch = 2;
+      CheckRing(c);
+    }
+}
+
+TEST(RingAttentionTest, CausalBothAlignmentsAndUnevenShards) {
+  for (auto [in, out] : kTypes)
+    for (bool bottom_right : {false, true})
+      for (auto [nq, nk] : {std::pair<int64_t, int64_t>{29, 29}, {13, 40}, {40, 13}})
+        for (Split split : {Split::kEven, Split::kUneven}) {
+          RingCase c;
+          c.dtype = in, c.out_dtype = out;
+          c.nq = nq, c.nk = nk;
+          c.causal = true, c.bottom_right = bottom_right;
+          c.q_split = split;
+          c.k_split = split == Split::kEven ? Split::kUneven : Split::kEven;
+          CheckRing(c);
+        }
+}
+
+TEST(RingAttentionTest, MasksWithEveryBroadcast) {
+  for (auto [in, out] : kTypes)
+    for (MaskKind kind : {MaskKind::kBool, MaskKind::kAdditive})
+      for (std::vector<int64_t> sizes : {std::vector<int64_t>{}, {23, 31}, {1, 31}, {23, 1},
+                                         {1, 2, 1, 31}, {2, 23, 31}}) {
+        RingCase c;
+        c.dtype = in, c.out_dtype = out;
+        c.nq = 23, c.nk = 31;
+        c.hq = 2;
+        c.mask = kind;
+        c.mask_sizes = sizes;
+        c.causal = sizes.size() == 2;  // the mask and the causal limit together
+        c.k_split = Split::kUneven;
+        CheckRing(c);
+      }
+}
+
+// One query row per rank against many keys: the few-query path on every rank, GQA heads grouped.
+TEST(RingAttentionTest, DecodingWithGqa) {
+  for (auto [in, out] : kTypes)
+    for (bool causal : {false, true}) {
+      RingCase c;
+      c.dtype = in, c.out_dtype = out;
+      c.hq = 4, c.hkv = 2;
+      c.nq = Ranks(), c.nk = 150;
+      c.dk = 32, c.dv = 24;
+      c.causal = causal, c.bottom_right = true;
+      c.scale = 0.2;
+      CheckRing(c);
+    }
+}
+
+// Shards longer than the kernels' tiles, on two threads per rank.
+TEST(RingAttentionTest, LargerThanATile) {
+  for (DType dtype : {DType::kFloat64, DType::kFloat32, DType::kBFloat16})
+    for (bool causal : {false, true}) {
+      RingCase c;
+      c.dtype = c.out_dtype = dtype;
+      c.nq = 301, c.nk = 397, c.dk = 64, c.dv = 64;
+      c.causal = causal;
+      c.threads = 2;
+      CheckRing(c);
+    }
+}
+
+TEST(RingAttentionTest, NanQueryGivesItsRowNan) {
+  for (auto [in, out] : kTypes) {
+    RingCase c;
+    c.dtype = in, c.out_dtype = out;
+    c.nan_query = true;
+    c.causal = true;
+    CheckRing(c);
+  }
+}
+
+// The message of the moa::Error a collective call threw, "" if none; checks that every rank threw
+// or none did.
+std::string ErrorOnEveryRank(const std::function<void()>& call) {
+  std::string message;
+  try {
+    call();
+  } catch (const Error& e) {
+    message = e.what();
+  }
+  const int threw = message.empty() ? 0 : 1;
+  int total = 0;
+  MPI_Allreduce(&threw, &total, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
+  EXPECT_TRUE(total == 0 || total == Ranks()) << total << " of " << Ranks() << " ranks threw";
+  return message;
+}
+
+TEST(RingAttentionTest, BadArgumentsOnOneRankFailEveryRank) {
+  const int last = Ranks() - 1;
+  const bool on_last = Rank() == last;
+  HostTensor q = MakeTensor(DType::kFloat32, {1, 2, 5, 8}, Layout::kBhsd);
+  HostTensor k = MakeTensor(DType::kFloat32, {1, 2, 6, 8}, Layout::kBhsd);
+  HostTensor v = MakeTensor(DType::kFloat32, {1, 2, 6, 4}, Layout::kBhsd);
+  HostTensor out = MakeTensor(DType::kFloat32, {1, 2, 5, 4}, Layout::kBhsd);
+  HostTensor wide_q = MakeTensor(DType::kFloat32, {1, 2, 5, 16}, Layout::kBhsd);
+  HostTensor short_out = MakeTensor(DType::kFloat32, {1, 2, 4, 4}, Layout::kBhsd);
+  std::mt19937 rng(1);
+  for (HostTensor* t : {&q, &k, &v, &wide_q}) testing_util::FillRandom(t, &rng, -1, 1);
+  const std::string last_rank = "rank " + std::to_string(last) + " of " + std::to_string(Ranks());
+
+  // A local mistake: out one row short on the last rank.
+  std::string message = ErrorOnEveryRank([&] {
+    RingAttention(q.view, k.view, v.view, on_last ? short_out.view : out.view, {}, MPI_COMM_WORLD);
+  });
+  EXPECT_NE(message.find(last_rank), std::string::npos) << message;
+  EXPECT_NE(message.find("argument 'out': expected sizes (1, 2, 5, 4)"), std::string::npos)
+      << message;
+
+  // Shards that disagree: another head dim on the last rank (on one rank, its k disagrees).
+  message = ErrorOnEveryRank([&] {
+    HostTensor wide_k = MakeTensor(DType::kFloat32, {1, 2, 6, 16}, Layout::kBhsd);
+    testing_util::FillRandom(&wide_k, &rng, -1, 1);
+    RingAttention(on_last ? wide_q.view : q.view, on_last ? wide_k.view : k.view, v.view,
+                  out.view, {}, MPI_COMM_WORLD);
+  });
+  if (Ranks() > 1) {
+    EXPECT_NE(message.find("same dim of 'q' on every rank, got 16 on rank " +
+                           std::to_string(last)),
+              std::string::npos)
+        << message;
+  } else {
+    EXPECT_TRUE(message.empty()) << message;  // one rank: nothing to disagree with; runs
+  }
+
+  // A mask over this rank's keys only, where the ring needs all of them.
+  if (Ranks() > 1) {
+    HostTensor mask = MakeTensor(DType::kBool, {5, 6}, Layout::kBhsd);
+    AttentionOptions o;
+    o.mask = mask.view;
+    message = ErrorOnEveryRank(
+        [&] { RingAttention(q.view, k.view, v.view, out.view, o, MPI_COMM_WORLD); });
+    EXPECT_NE(message.find("argument 'mask'"), std::string::npos) << message;
+    EXPECT_NE(message.find(std::to_string(6 * Ranks())), std::string::npos) << message;
+  }
+
+  // A bad option on the last rank, found by the kernels' own checks on the first step.
+  message = ErrorOnEveryRank([&] {
+    AttentionOptions o;
+    if (on_last) o.num_threads = -1;
+    RingAttention(q.view, k.view, v.view, out.view, o, MPI_COMM_WORLD);
+  });
+  EXPECT_NE(message.find(last_rank), std::string::npos) << message;
+  EXPECT_NE(message.find("num_threads"), std::string::npos) << message;
+
+  // No communicator (a local check: no collective call).
+  try {
+    RingAttention(q.view, k.view, v.view, out.view, {}, MPI_COMM_NULL);
+    ADD_FAILURE() << "no error for MPI_COMM_NULL";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("argument 'comm'"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace moa
