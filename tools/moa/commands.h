@@ -16,5 +16,7 @@ void AddBench(CLI::App& app);
 void AddCost(CLI::App& app);
 // Adds `peak`: measures the machine description the cost model reads.
 void AddPeak(CLI::App& app);
+// Adds `ring`: ring attention over MPI (under mpiexec), timed against one process; built with MPI.
+void AddRing(CLI::App& app);
 
 }  // namespace moa::cli

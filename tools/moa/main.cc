@@ -15,6 +15,9 @@ int main(int argc, char** argv) {
   moa::cli::AddBench(app);
   moa::cli::AddCost(app);
   moa::cli::AddPeak(app);
+#ifdef MOA_HAVE_MPI
+  moa::cli::AddRing(app);
+#endif
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -1,0 +1,319 @@
+// `moa ring`: ring attention over MPI on a generated problem, started by mpiexec
+// (`mpiexec -n 4 moa ring --n 16384`). Each rank generates its shards of one global problem,
+// the ring is timed as a whole (barrier to barrier, median of repeats), and in the same run rank 0
+// times moa::Attention on the whole problem in one process with as many threads as the ring has
+// ranks x threads, whose output checks the ring's, gathered to rank 0.
+#include <mpi.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <iomanip>
+#include <iostream>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "bench.h"
+#include "commands.h"
+#include "moa/attention.h"
+#include "moa/error.h"
+#include "moa/ring_attention.h"
+
+namespace moa::cli {
+
+namespace {
+
+struct RingFlags {
+  int64_t n = 16384;    // global key rows, and query rows unless --nq
+  int64_t nq = 0;       // global query rows; 0: n
+  int64_t d = 128;
+  int64_t heads = 8;
+  int64_t kv_heads = 0;  // 0: as many as heads
+  std::string dtype = "float32";
+  bool causal = false;
+  int threads = 1;  // kernel threads per rank
+  double min_time = 1.0;
+  bool baseline = true;
+  bool json = false;
+};
+
+// Element `index` of input `which` (0 q, 1 k, 2 v) in [-1, 1], the same on every rank whatever
+// its shard: a hash of the position (splitmix64), not a random stream.
+float InputValue(int which, uint64_t index) {
+  uint64_t z = index * 3 + static_cast<uint64_t>(which) + 0x9e3779b97f4a7c15ULL;
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  z ^= z >> 31;
+  return static_cast<float>(static_cast<double>(z >> 11) * 0x1.0p-53 * 2 - 1);
+}
+
+// Rows [begin, begin + rows) of a (1, heads, total, d) input, contiguous BHSD in `dtype`.
+std::vector<unsigned char> Shard(int which, DType dtype, int64_t heads, int64_t total,
+                                 int64_t begin, int64_t rows, int64_t d) {
+  const int64_t item = DTypeSize(dtype);
+  std::vector<unsigned char> bytes(static_cast<size_t>(heads * rows * d * item));
+  unsigned char* p = bytes.data();
+  for (int64_t h = 0; h < heads; ++h)
+    for (int64_t s = begin; s < begin + rows; ++s)
+      for (int64_t e = 0; e < d; ++e, p += item) {
+        const float x = InputValue(which, static_cast<uint64_t>((h * total + s) * d + e));
+        if (dtype == DType::kFloat64) {
+          const double y = x;
+          std::memcpy(p, &y, 8);
+        } else if (dtype == DType::kFloat32) {
+          std::memcpy(p, &x, 4);
+        } else {
+          const uint16_t b = BFloat16FromFloat(x);
+          std::memcpy(p, &b, 2);
+        }
+      }
+  return bytes;
+}
+
+// Value i of a contiguous buffer of `dtype`, as a double.
+double ValueAt(const std::vector<unsigned char>& bytes, DType dtype, size_t i) {
+  if (dtype == DType::kFloat64) {
+    double y;
+    std::memcpy(&y, bytes.data() + 8 * i, 8);
+    return y;
+  }
+  if (dtype == DType::kFloat32) {
+    float y;
+    std::memcpy(&y, bytes.data() + 4 * i, 4);
+    return y;
+  }
+  uint16_t y;
+  std::memcpy(&y, bytes.data() + 2 * i, 2);
+  return FloatFromBFloat16(y);
+}
+
+// A barrier that waits asleep: Open MPI's MPI_Barrier polls, and a rank polling through rank 0's
+// one-process run would take a core from it.
+void SleepingBarrier(MPI_Comm comm) {
+  MPI_Request request;
+  MPI_Ibarrier(comm, &request);
+  for (int done = 0; MPI_Test(&request, &done, MPI_STATUS_IGNORE), !done;) {
+    std::this_thread::sleep_for(std::chrono::microseconds(100));
+  }
+}
+
+// Times `call` on every rank together: repeats, each from a barrier to a barrier, until at least
+// 3 and min_time seconds (rank 0 decides, so that all ranks repeat alike); returns the median.
+// `barrier` is MPI_Barrier, or SleepingBarrier where only rank 0 works.
+template <typename Call>
+double CollectiveMedian(Call&& call, void (*barrier)(MPI_Comm), double min_time, MPI_Comm comm,
+                        int* reps) {
+  call();  // warm-up: first touches, thread pools
+  std::vector<double> times;
+  int more = 1;
+  while (more) {
+    barrier(comm);
+    const double t0 = MPI_Wtime();
+    call();
+    barrier(comm);
+    times.push_back(MPI_Wtime() - t0);
+    double total = 0;
+    for (double t : times) total += t;
+    more = (times.size() < 3 || total < min_time) && times.size() < 100;
+    MPI_Bcast(&more, 1, MPI_INT, 0, comm);
+  }
+  *reps = static_cast<int>(times.size());
+  return Median(times);
+}
+
+void RunRing(const RingFlags& f) {
+  int initialized = 0;
+  MPI_Initialized(&initialized);
+  if (!initialized) {
+    int provided = 0;
+    MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED, &provided);
+  }
+  MPI_Comm comm = MPI_COMM_WORLD;
+  int rank = 0, ranks = 1;
+  MPI_Comm_rank(comm, &rank);
+  MPI_Comm_size(comm, &ranks);
+  const DType dtype = f.dtype == "float64"    ? DType::kFloat64
+                      : f.dtype == "float32"  ? DType::kFloat32
+                      : f.dtype == "bfloat16" ? DType::kBFloat16
+                                              : throw Error("moa ring: --dtype: expected float64, "
+                                                            "float32 or bfloat16, got '" +
+                                                            f.dtype + "'");
+  const int64_t nk_total = f.n, nq_total = f.nq > 0 ? f.nq : f.n;
+  const int64_t kv_heads = f.kv_heads > 0 ? f.kv_heads : f.heads;
+  UserCheck(f.n >= ranks && nq_total >= ranks, "moa ring: --n and --nq: expected at least one row "
+            "per rank (", ranks, " ranks), got n ", f.n, " and nq ", nq_total);
+  UserCheck(f.d > 0 && f.heads > 0 && kv_heads > 0 && f.heads % kv_heads == 0,
+            "moa ring: --d, --heads, --kv-heads: expected positive counts with --kv-heads dividing "
+            "--heads, got d ", f.d, ", heads ", f.heads, ", kv heads ", kv_heads);
+  UserCheck(f.threads > 0, "moa ring: --threads: expected a positive count, got ", f.threads);
+
+  // Even shards, the first ranks one row longer.
+  auto shard = [ranks](int64_t total, int r, int64_t* begin) {
+    const int64_t base = total / ranks, extra = total % ranks;
+    *begin = r * base + std::min<int64_t>(r, extra);
+    return base + (r < extra ? 1 : 0);
+  };
+  int64_t q_begin = 0, k_begin = 0;
+  const int64_t nq = shard(nq_total, rank, &q_begin), nk = shard(nk_total, rank, &k_begin);
+  const DType out_dtype = dtype == DType::kBFloat16 ? DType::kFloat32 : dtype;
+  const std::vector<unsigned char> qb = Shard(0, dtype, f.heads, nq_total, q_begin, nq, f.d);
+  const std::vector<unsigned char> kb = Shard(1, dtype, kv_heads, nk_total, k_begin, nk, f.d);
+  const std::vector<unsigned char> vb = Shard(2, dtype, kv_heads, nk_total, k_begin, nk, f.d);
+  std::vector<unsigned char> ob(static_cast<size_t>(f.heads * nq * f.d * DTypeSize(out_dtype)));
+  const Tensor q = Tensor::Bhsd(qb.data(), dtype, 1, f.heads, nq, f.d);
+  const Tensor k = Tensor::Bhsd(kb.data(), dtype, 1, kv_heads, nk, f.d);
+  const Tensor v = Tensor::Bhsd(vb.data(), dtype, 1, kv_heads, nk, f.d);
+  const Tensor o = Tensor::Bhsd(ob.data(), out_dtype, 1, f.heads, nq, f.d);
+  AttentionOptions options;
+  options.is_causal = f.causal;
+  options.causal_align = CausalAlign::kBottomRight;  // decoding's last queries see every key
+  options.num_threads = f.threads;
+
+  const double flops = 4.0 * static_cast<double>(nq_total) * static_cast<double>(nk_total) *
+                       static_cast<double>(f.d) * static_cast<double>(f.heads) *
+                       (f.causal && nq_total == nk_total ? 0.5 : 1.0);
+  if (rank == 0 && !f.json) {
+    std::cerr << "moa ring: " << ranks << " ranks x " << f.threads << " thread(s), timing the ring"
+              << std::endl;
+  }
+  int ring_reps = 0;
+  const double ring_s = CollectiveMedian(
+      [&] { RingAttention(q, k, v, o, options, comm); },
+      [](MPI_Comm c) { MPI_Barrier(c); }, f.min_time, comm, &ring_reps);
+
+  // The ring's output on rank 0, in rank order: the whole (1, heads, NQ, d) output.
+  const int64_t out_item = DTypeSize(out_dtype);
+  std::vector<int> counts(ranks), displs(ranks);
+  for (int r = 0; r < ranks; ++r) {
+    int64_t begin = 0;
+    const int64_t rows = shard(nq_total, r, &begin);
+    counts[r] = static_cast<int>(rows * f.d * out_item);
+    displs[r] = static_cast<int>(begin * f.d * out_item);
+  }
+  UserCheck(f.heads * nq_total * f.d * out_item <= 0x7fffffff || !f.baseline,
+            "moa ring: the whole output is over 2 GiB, too large to gather for the check; "
+            "pass --no-baseline");
+
+  double single_s = 0, difference = -1;
+  int single_reps = 0;
+  if (f.baseline) {
+    std::vector<unsigned char> gathered;
+    if (rank == 0) gathered.resize(static_cast<size_t>(f.heads * nq_total * f.d * out_item));
+    for (int64_t h = 0; h < f.heads; ++h) {  // one head at a time: heads are the outer dim
+      MPI_Gatherv(ob.data() + h * nq * f.d * out_item, counts[rank], MPI_BYTE,
+                  rank == 0 ? gathered.data() + h * nq_total * f.d * out_item : nullptr,
+                  counts.data(), displs.data(), MPI_BYTE, 0, comm);
+    }
+    std::vector<unsigned char> qa, ka, va, oa;
+    Tensor q_all, k_all, v_all, o_all;
+    if (rank == 0) {
+      std::cerr << (f.json ? "" : "moa ring: timing one process on the whole problem\n");
+      qa = Shard(0, dtype, f.heads, nq_total, 0, nq_total, f.d);
+      ka = Shard(1, dtype, kv_heads, nk_total, 0, nk_total, f.d);
+      va = Shard(2, dtype, kv_heads, nk_total, 0, nk_total, f.d);
+      oa.resize(gathered.size());
+      q_all = Tensor::Bhsd(qa.data(), dtype, 1, f.heads, nq_total, f.d);
+      k_all = Tensor::Bhsd(ka.data(), dtype, 1, kv_heads, nk_total, f.d);
+      v_all = Tensor::Bhsd(va.data(), dtype, 1, kv_heads, nk_total, f.d);
+      o_all = Tensor::Bhsd(oa.data(), out_dtype, 1, f.heads, nq_total, f.d);
+    }
+    AttentionOptions whole = options;
+    whole.num_threads = ranks * f.threads;
+    // The other ranks wait asleep: the one process has all the cores.
+    single_s = CollectiveMedian(
+        [&] {
+          if (rank == 0) Attention(q_all, k_all, v_all, o_all, whole);
+        },
+        SleepingBarrier, f.min_time, comm, &single_reps);
+    if (rank == 0) {
+      double diff = 0, norm = 0;
+      for (size_t i = 0; i < oa.size() / out_item; ++i) {
+        diff = std::max(diff, std::fabs(ValueAt(gathered, out_dtype, i) - ValueAt(oa, out_dtype, i)));
+        norm = std::max(norm, std::fabs(ValueAt(oa, out_dtype, i)));
+      }
+      difference = norm > 0 ? diff / norm : diff;
+    }
+  }
+  if (rank != 0) return;
+
+  const double tolerance = dtype == DType::kFloat64 ? 1e-12 : dtype == DType::kFloat32 ? 1e-5 : 2e-2;
+  if (f.json) {
+    nlohmann::json records = nlohmann::json::array();
+    auto record = [&](const char* impl, int processes, double s, int reps) {
+      records.push_back({{"impl", impl}, {"dtype", f.dtype}, {"n", nk_total}, {"nq", nq_total},
+                         {"d", f.d}, {"heads", f.heads}, {"kv_heads", kv_heads},
+                         {"causal", f.causal}, {"ranks", processes},
+                         {"threads", processes == 1 ? ranks * f.threads : f.threads},
+                         {"median_s", s}, {"gflops", flops / s / 1e9}, {"reps", reps}});
+    };
+    record("ring", ranks, ring_s, ring_reps);
+    if (f.baseline) {
+      record("fused", 1, single_s, single_reps);
+      records.back()["ring_difference"] = difference;
+    }
+    std::cout << records.dump(2) << "\n";
+  } else {
+    std::cout << "moa ring: " << f.dtype << ", heads " << f.heads << " (kv " << kv_heads
+              << "), nq " << nq_total << ", nk " << nk_total << ", d " << f.d
+              << (f.causal ? ", causal (bottom-right)" : "") << "\n";
+    std::cout << std::left << std::setw(34) << "path" << std::right << std::setw(12) << "median_s"
+              << std::setw(10) << "GFLOP/s" << std::setw(8) << "reps" << "\n";
+    auto row = [&](const std::string& name, double s, int reps) {
+      std::cout << std::left << std::setw(34) << name << std::right << std::setw(12)
+                << std::setprecision(4) << s << std::setw(10) << std::fixed
+                << std::setprecision(1) << flops / s / 1e9 << std::defaultfloat << std::setw(8)
+                << reps << "\n";
+    };
+    row("ring, " + std::to_string(ranks) + " ranks x " + std::to_string(f.threads) + " thread(s)",
+        ring_s, ring_reps);
+    if (f.baseline) {
+      row("fused, 1 process x " + std::to_string(ranks * f.threads) + " thread(s)", single_s,
+          single_reps);
+      std::cout << "ring / one process time: " << std::setprecision(3) << ring_s / single_s
+                << "\nring output vs one process: relative max-norm difference " << difference
+                << (difference <= 2 * tolerance ? " (within " : " (OVER ") << 2 * tolerance
+                << ")\n";
+    }
+  }
+  UserCheck(!f.baseline || difference <= 2 * tolerance,
+            "moa ring: the ring's output differs from one process's by ", difference,
+            ", over twice the dtype's tolerance");
+}
+
+}  // namespace
+
+void AddRing(CLI::App& app) {
+  auto f = std::make_shared<RingFlags>();
+  CLI::App* cmd = app.add_subcommand(
+      "ring", "ring attention over MPI on a generated problem; start with mpiexec -n RANKS");
+  cmd->add_option("--n", f->n, "global key rows (and query rows unless --nq)")->capture_default_str();
+  cmd->add_option("--nq", f->nq, "global query rows (default: --n)");
+  cmd->add_option("--d", f->d, "head dim")->capture_default_str();
+  cmd->add_option("--heads", f->heads, "query heads")->capture_default_str();
+  cmd->add_option("--kv-heads", f->kv_heads, "key/value heads (default: --heads)");
+  cmd->add_option("--dtype", f->dtype, "float64, float32 or bfloat16")->capture_default_str();
+  cmd->add_flag("--causal", f->causal, "causal, bottom-right (top-left when nq = n)");
+  cmd->add_option("--threads", f->threads, "kernel threads per rank")->capture_default_str();
+  cmd->add_option("--min-time", f->min_time, "seconds of repeats per path")->capture_default_str();
+  cmd->add_flag("!--no-baseline", f->baseline,
+                "skip the one-process run on rank 0 (its timing and the check of the output)");
+  cmd->add_flag("--json", f->json, "print JSON records instead of the table");
+  cmd->callback([f] {
+    try {
+      RunRing(*f);
+    } catch (...) {
+      int initialized = 0;
+      MPI_Initialized(&initialized);
+      if (initialized) MPI_Finalize();  // every rank reports the error itself; none aborts
+      throw;
+    }
+    MPI_Finalize();
+  });
+}
+
+}  // namespace moa::cli
