@@ -20,6 +20,7 @@
 #include "moa/error.h"
 #include "ring/causal_block.h"
 #include "ring/merge_partial.h"
+#include "ring/shards.h"
 
 namespace moa {
 namespace {
@@ -57,17 +58,19 @@ void AgreeOnErrors(MPI_Comm comm, int rank, int size, const std::string& error) 
 // must agree, as int64 so that one MPI_Allgather carries them.
 enum Field : int {
   kDtype, kOutDtype, kBatch, kQHeads, kKvHeads, kDk, kDv, kCausal, kAlign, kMaskDtype, kLse,
-  kImpl, kScaleBits, kNq, kNk, kNumFields,
+  kImpl, kScaleBits, kSharding, kNq, kNk, kNumFields,
 };
 constexpr int kAgreed = kNq;
 constexpr int64_t kMaxSeq = int64_t{1} << 62;  // global rows, as ClassifyCausalBlock assumes  // fields before kNq must be equal on every rank
 const char* const kFieldNames[kNumFields] = {
     "dtype of 'q'", "dtype of 'out'", "batch of 'q'", "heads of 'q'", "heads of 'k'",
     "dim of 'q'", "dim of 'v'", "'is_causal'", "'causal_align'", "dtype of 'mask' (-1: none)",
-    "presence of 'lse'", "'impl'", "'scale' (its bits; -1: none)", "seq of 'q'", "seq of 'k'"};
+    "presence of 'lse'", "'impl'", "'scale' (its bits; -1: none)", "'sharding'", "seq of 'q'",
+    "seq of 'k'"};
 
 std::vector<int64_t> LocalFields(const Tensor& q, const Tensor& k, const Tensor& v,
-                                 const Tensor& out, const AttentionOptions& o) {
+                                 const Tensor& out, const AttentionOptions& o,
+                                 RingSharding sharding) {
   int64_t scale_bits = 0;
   if (o.scale) std::memcpy(&scale_bits, &*o.scale, sizeof scale_bits);
   std::vector<int64_t> f(kNumFields);
@@ -78,6 +81,7 @@ std::vector<int64_t> LocalFields(const Tensor& q, const Tensor& k, const Tensor&
   f[kMaskDtype] = o.mask ? static_cast<int64_t>(o.mask->dtype) : -1;
   f[kLse] = o.lse.has_value(), f[kImpl] = static_cast<int64_t>(o.impl);
   f[kScaleBits] = o.scale ? scale_bits : -1;
+  f[kSharding] = static_cast<int64_t>(sharding);
   f[kNq] = q.sizes[2], f[kNk] = k.sizes[2];
   return f;
 }
@@ -145,44 +149,93 @@ void WriteOut(const A* acc, const Tensor& out) {
         }
 }
 
+// Rows [begin, begin + count) of dimension `dim` of a view.
+Tensor Slice(const Tensor& t, int dim, int64_t begin, int64_t count) {
+  Tensor s = t;
+  s.data = static_cast<unsigned char*>(t.data) + begin * t.strides[dim] * DTypeSize(t.dtype);
+  s.sizes[dim] = count;
+  return s;
+}
+
 struct Ring {
   MPI_Comm comm;
   int rank = 0, size = 1;
-  std::string who;                          // "moa::ring_attention (rank r of P): "
-  std::vector<int64_t> q_begin, k_begin;    // global first rows of each rank's shards
-  std::vector<int64_t> nk;                  // each rank's key rows
+  std::string who;  // "moa::ring_attention (rank r of P): "
+  // Each rank's shards as runs of global rows (shards.h), and its key rows.
+  std::vector<std::vector<internal::Segment>> q_segments, k_segments;
+  std::vector<int64_t> nk;
   int64_t nq_total = 0, nk_total = 0;
+};
+
+// The accumulated (o, lse) of one segment of this rank's query rows: (batch, heads, rows, dv) and
+// (batch, heads, rows), contiguous.
+template <typename A>
+struct SegmentState {
+  std::vector<A> o, lse;
 };
 
 // The ring proper, once every argument has been checked on every rank. A = the accumulator type.
 template <typename A>
 void TurnRing(const Ring& ring, const Tensor& q, const Tensor& k, const Tensor& v,
               const Tensor& out, const AttentionOptions& options) {
-  const int64_t batch = q.sizes[0], hq = q.sizes[1], nq = q.sizes[2], hkv = k.sizes[1];
+  const int64_t batch = q.sizes[0], hq = q.sizes[1], hkv = k.sizes[1];
   const int64_t dk = q.sizes[3], dv = v.sizes[3], item = DTypeSize(q.dtype);
   const DType acc_dtype = q.dtype == DType::kFloat64 ? DType::kFloat64 : DType::kFloat32;
   const int64_t max_nk = *std::max_element(ring.nk.begin(), ring.nk.end());
   auto kv_bytes = [&](int64_t keys) { return batch * hkv * keys * (dk + dv) * item; };
-  const int64_t rows = batch * hq * nq;
+  const std::vector<internal::Segment>& mine = ring.q_segments[ring.rank];
+  int64_t max_rows = 0;
+  for (const internal::Segment& s : mine) max_rows = std::max(max_rows, s.rows);
 
   // Sizes past what memory can hold fail in the allocation, as bad_alloc, on this rank only.
+  // One rank computes on its own K and V as they are; a ring sends them, so packs them.
   std::unique_ptr<unsigned char[]> kv[2];
-  std::vector<A> acc, acc_lse, part, part_lse;
+  std::vector<SegmentState<A>> acc(mine.size());
+  std::vector<A> part, part_lse;
   std::string error = Guard([&] {
-    for (auto& buffer : kv) buffer.reset(new unsigned char[static_cast<size_t>(kv_bytes(max_nk))]);
-    acc.assign(static_cast<size_t>(rows * dv), A(0));
-    acc_lse.assign(static_cast<size_t>(rows), -std::numeric_limits<A>::infinity());
-    part.resize(static_cast<size_t>(rows * dv));
-    part_lse.resize(static_cast<size_t>(rows));
-    PackBhsd(k, kv[0].get());
-    PackBhsd(v, kv[0].get() + batch * hkv * k.sizes[2] * dk * item);
+    if (ring.size > 1) {
+      for (auto& b : kv) b.reset(new unsigned char[static_cast<size_t>(kv_bytes(max_nk))]);
+      PackBhsd(k, kv[0].get());
+      PackBhsd(v, kv[0].get() + batch * hkv * k.sizes[2] * dk * item);
+    }
+    for (size_t a = 0; a < mine.size(); ++a) {
+      acc[a].o.assign(static_cast<size_t>(batch * hq * mine[a].rows * dv), A(0));
+      acc[a].lse.assign(static_cast<size_t>(batch * hq * mine[a].rows),
+                        -std::numeric_limits<A>::infinity());
+    }
+    part.resize(static_cast<size_t>(batch * hq * max_rows * dv));
+    part_lse.resize(static_cast<size_t>(batch * hq * max_rows));
   });
   AgreeOnErrors(ring.comm, ring.rank, ring.size, error.empty() ? error : ring.who + error);
 
   const int64_t global_offset =
       options.causal_align == CausalAlign::kBottomRight ? ring.nk_total - ring.nq_total : 0;
-  const Tensor part_out = Tensor::Bhsd(part.data(), acc_dtype, batch, hq, nq, dv);
-  const Tensor part_lse_view = Tensor::Lse(part_lse.data(), acc_dtype, batch, hq, nq);
+  // The segment pair (queries qs, keys ks of the K, V views kb, vb) into acc[a].
+  auto attend = [&](size_t a, const internal::Segment& ks, const Tensor& kb, const Tensor& vb) {
+    const internal::Segment& qs = mine[a];
+    AttentionOptions o = options;
+    std::optional<int64_t> causal_offset;
+    if (options.is_causal) {
+      const internal::CausalBlock block =
+          internal::ClassifyCausalBlock(qs.global, qs.rows, ks.global, ks.rows, global_offset);
+      if (block.kind == internal::CausalBlock::kHidden) return;
+      o.is_causal = block.kind == internal::CausalBlock::kCut;
+      causal_offset = block.offset;
+    }
+    if (options.mask) {  // its rows of this segment's queries and columns of these keys
+      Tensor& m = *o.mask;
+      if (m.rank >= 2 && m.sizes[m.rank - 2] != 1) m = Slice(m, m.rank - 2, qs.local, qs.rows);
+      if (m.sizes[m.rank - 1] != 1) m = Slice(m, m.rank - 1, ks.global, ks.rows);
+    }
+    o.lse = Tensor::Lse(part_lse.data(), acc_dtype, batch, hq, qs.rows);
+    internal::AttentionWithCausalOffset(
+        Slice(q, 2, qs.local, qs.rows), Slice(kb, 2, ks.local, ks.rows),
+        Slice(vb, 2, ks.local, ks.rows),
+        Tensor::Bhsd(part.data(), acc_dtype, batch, hq, qs.rows, dv), o, causal_offset);
+    internal::MergePartial(batch * hq * qs.rows, dv, acc[a].o.data(), acc[a].lse.data(),
+                           part.data(), part_lse.data());
+  };
+
   const int next = (ring.rank + 1) % ring.size, prev = (ring.rank + ring.size - 1) % ring.size;
   int current = 0;
   for (int step = 0; step < ring.size; ++step) {
@@ -195,29 +248,16 @@ void TurnRing(const Ring& ring, const Tensor& q, const Tensor& k, const Tensor& 
       PostTransfer(true, kv[current].get(), kv_bytes(ring.nk[src]), next, ring.comm, &requests);
     }
     error = Guard([&] {
-      const int64_t keys = ring.nk[src];
-      AttentionOptions o = options;
-      std::optional<int64_t> causal_offset;
-      if (options.is_causal) {
-        const internal::CausalBlock block = internal::ClassifyCausalBlock(
-            ring.q_begin[ring.rank], nq, ring.k_begin[src], keys, global_offset);
-        if (block.kind == internal::CausalBlock::kHidden) return;
-        o.is_causal = block.kind == internal::CausalBlock::kCut;
-        causal_offset = block.offset;
+      Tensor kb = k, vb = v;  // step 0: this rank's own, as they are
+      if (step > 0) {
+        const unsigned char* block = kv[current].get();
+        const int64_t keys = ring.nk[src];
+        kb = Tensor::Bhsd(block, q.dtype, batch, hkv, keys, dk);
+        vb = Tensor::Bhsd(block + batch * hkv * keys * dk * item, q.dtype, batch, hkv, keys, dv);
       }
-      if (options.mask && o.mask->sizes[o.mask->rank - 1] != 1) {  // this block's key columns
-        Tensor& m = *o.mask;
-        m.data = static_cast<unsigned char*>(m.data) +
-                 ring.k_begin[src] * m.strides[m.rank - 1] * DTypeSize(m.dtype);
-        m.sizes[m.rank - 1] = keys;
+      for (size_t a = 0; a < mine.size(); ++a) {
+        for (const internal::Segment& ks : ring.k_segments[src]) attend(a, ks, kb, vb);
       }
-      o.lse = part_lse_view;
-      const unsigned char* block = kv[current].get();
-      const Tensor kb = Tensor::Bhsd(block, q.dtype, batch, hkv, keys, dk);
-      const Tensor vb = Tensor::Bhsd(block + batch * hkv * keys * dk * item, q.dtype, batch, hkv,
-                                     keys, dv);
-      internal::AttentionWithCausalOffset(q, kb, vb, part_out, o, causal_offset);
-      internal::MergePartial(rows, dv, acc.data(), acc_lse.data(), part.data(), part_lse.data());
     });
     MPI_Waitall(static_cast<int>(requests.size()), requests.data(), MPI_STATUSES_IGNORE);
     AgreeOnErrors(ring.comm, ring.rank, ring.size,
@@ -225,14 +265,16 @@ void TurnRing(const Ring& ring, const Tensor& q, const Tensor& k, const Tensor& 
     current = 1 - current;
   }
 
-  WriteOut(acc.data(), out);
-  if (options.lse) WriteOut(acc_lse.data(), *options.lse);
+  for (size_t a = 0; a < mine.size(); ++a) {
+    WriteOut(acc[a].o.data(), Slice(out, 2, mine[a].local, mine[a].rows));
+    if (options.lse) WriteOut(acc[a].lse.data(), Slice(*options.lse, 2, mine[a].local, mine[a].rows));
+  }
 }
 
 }  // namespace
 
 void RingAttention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& out,
-                   const AttentionOptions& options, MPI_Comm comm) {
+                   const AttentionOptions& options, MPI_Comm comm, RingSharding sharding) {
   int initialized = 0, finalized = 0;
   MPI_Initialized(&initialized);
   MPI_Finalized(&finalized);
@@ -249,6 +291,9 @@ void RingAttention(const Tensor& q, const Tensor& k, const Tensor& v, const Tens
 
   // This rank's shards on their own, then what every rank must agree on.
   std::string error = Guard([&] {
+    UserCheck(sharding == RingSharding::kContiguous || sharding == RingSharding::kZigzag, who,
+              "argument 'sharding': expected kContiguous or kZigzag, got ",
+              static_cast<int>(sharding));
     internal::CheckAttentionTensors(q, k, v, out, who);
     if (options.lse) {
       const int64_t sizes[3] = {q.sizes[0], q.sizes[1], q.sizes[2]};
@@ -256,7 +301,7 @@ void RingAttention(const Tensor& q, const Tensor& k, const Tensor& v, const Tens
     }
   });
   AgreeOnErrors(comm, ring.rank, ring.size, error);
-  const std::vector<int64_t> mine = LocalFields(q, k, v, out, options);
+  const std::vector<int64_t> mine = LocalFields(q, k, v, out, options, sharding);
   std::vector<int64_t> all(static_cast<size_t>(kNumFields) * ring.size);
   MPI_Allgather(mine.data(), kNumFields, MPI_INT64_T, all.data(), kNumFields, MPI_INT64_T, comm);
   for (int r = 0; r < ring.size && error.empty(); ++r) {
@@ -275,16 +320,35 @@ void RingAttention(const Tensor& q, const Tensor& k, const Tensor& v, const Tens
   auto add_saturated = [](int64_t* total, int64_t rows) {
     *total = *total > kMaxSeq - rows ? kMaxSeq + 1 : *total + rows;
   };
+  std::vector<int64_t> nq_of(ring.size);
   for (int r = 0; r < ring.size; ++r) {
-    ring.q_begin.push_back(ring.nq_total);
-    ring.k_begin.push_back(ring.nk_total);
+    nq_of[r] = all[r * kNumFields + kNq];
     ring.nk.push_back(all[r * kNumFields + kNk]);
-    add_saturated(&ring.nq_total, all[r * kNumFields + kNq]);
-    add_saturated(&ring.nk_total, all[r * kNumFields + kNk]);
+    add_saturated(&ring.nq_total, nq_of[r]);
+    add_saturated(&ring.nk_total, ring.nk[r]);
   }
   UserCheck(ring.nq_total <= kMaxSeq && ring.nk_total <= kMaxSeq,
             "moa::ring_attention: expected global sequences of at most 2^62 rows, got NQ ",
             ring.nq_total, " and NK ", ring.nk_total, " over ", ring.size, " ranks");
+  const bool zigzag = sharding == RingSharding::kZigzag;
+  if (zigzag) {
+    UserCheck(ring.nq_total >= 2 * ring.size && ring.nk_total >= 2 * ring.size,
+              "moa::ring_attention: expected at least 2 rows per rank (", 2 * ring.size,
+              ") in q and k for zigzag shards, got NQ ", ring.nq_total, " and NK ", ring.nk_total);
+  }
+  for (int r = 0; r < ring.size; ++r) {
+    ring.q_segments.push_back(zigzag ? internal::ZigzagSegments(ring.nq_total, ring.size, r)
+                                     : internal::ContiguousSegments(nq_of, r));
+    ring.k_segments.push_back(zigzag ? internal::ZigzagSegments(ring.nk_total, ring.size, r)
+                                     : internal::ContiguousSegments(ring.nk, r));
+    if (!zigzag) continue;
+    const int64_t want_q = ring.q_segments[r][0].rows + ring.q_segments[r][1].rows;
+    const int64_t want_k = ring.k_segments[r][0].rows + ring.k_segments[r][1].rows;
+    UserCheck(nq_of[r] == want_q && ring.nk[r] == want_k, "moa::ring_attention: rank ", r,
+              ": expected zigzag shards of ", want_q, " query rows and ", want_k,
+              " key rows (chunks ", r, " and ", 2 * ring.size - 1 - r, " of ", 2 * ring.size,
+              "), got ", nq_of[r], " and ", ring.nk[r]);
+  }
   if (options.mask) {
     error = Guard([&] {
       const int64_t full[4] = {q.sizes[0], q.sizes[1], q.sizes[2], ring.nk_total};

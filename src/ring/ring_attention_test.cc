@@ -19,6 +19,7 @@
 
 #include "kernels/attention_test_util.h"
 #include "moa/error.h"
+#include "ring/shards.h"
 
 namespace moa {
 namespace {
@@ -38,13 +39,20 @@ int Ranks() {
   return p;
 }
 
-enum class Split { kEven, kUneven };
+enum class Split { kEven, kUneven, kZigzag };
 enum class MaskKind { kNone, kBool, kAdditive };
 
-// Shard lengths of `total` rows over the ranks: even (the first ranks one longer), or uneven (the
-// last rank a single row, rank 0 the most).
-std::vector<int64_t> Shards(int64_t total, Split split) {
-  const int64_t p = Ranks();
+// The global rows of this rank's shard of `total` rows: contiguous, even (the first ranks one
+// longer) or uneven (the last rank a single row, rank 0 the most); or zigzag (shards.h).
+std::vector<int64_t> ShardRows(int64_t total, Split split) {
+  const int64_t p = Ranks(), rank = Rank();
+  std::vector<int64_t> rows;
+  if (split == Split::kZigzag) {
+    for (const internal::Segment& s : internal::ZigzagSegments(total, static_cast<int>(p), rank)) {
+      for (int64_t g = s.global; g < s.global + s.rows; ++g) rows.push_back(g);
+    }
+    return rows;
+  }
   std::vector<int64_t> n(p, total / p);
   for (int64_t r = 0; r < total % p; ++r) ++n[r];
   if (split == Split::kUneven && p > 1) {
@@ -52,21 +60,38 @@ std::vector<int64_t> Shards(int64_t total, Split split) {
     n[p - 1] = 1;
     n[0] += spare;
   }
-  return n;
+  int64_t begin = 0;
+  for (int64_t r = 0; r < rank; ++r) begin += n[r];
+  for (int64_t g = begin; g < begin + n[rank]; ++g) rows.push_back(g);
+  return rows;
 }
 
-int64_t Begin(const std::vector<int64_t>& shards, int rank) {
-  int64_t b = 0;
-  for (int r = 0; r < rank; ++r) b += shards[r];
-  return b;
-}
-
-// Rows [begin, begin + count) of dimension `dim` of a view.
-Tensor Slice(const Tensor& t, int dim, int64_t begin, int64_t count) {
-  Tensor s = t;
-  s.data = static_cast<unsigned char*>(t.data) + begin * t.strides[dim] * DTypeSize(t.dtype);
-  s.sizes[dim] = count;
-  return s;
+// The given rows of dimension `dim` of a tensor: a view into it where they are consecutive,
+// else a copy in the same layout.
+HostTensor Rows(const HostTensor& t, int dim, const std::vector<int64_t>& rows, Layout layout) {
+  const bool consecutive = rows.back() - rows.front() + 1 == static_cast<int64_t>(rows.size());
+  if (consecutive) {
+    HostTensor view;
+    view.view = t.view;
+    view.view.data = static_cast<unsigned char*>(t.view.data) +
+                     rows.front() * t.view.strides[dim] * DTypeSize(t.view.dtype);
+    view.view.sizes[dim] = static_cast<int64_t>(rows.size());
+    return view;
+  }
+  std::vector<int64_t> sizes(t.view.sizes.begin(), t.view.sizes.begin() + t.view.rank);
+  sizes[dim] = static_cast<int64_t>(rows.size());
+  HostTensor copy = MakeTensor(t.view.dtype, sizes, t.view.rank == 4 ? layout : Layout::kBhsd);
+  std::vector<int64_t> idx(4, 0), from(4, 0);
+  auto size = [&](int d) { return d < t.view.rank ? sizes[d] : 1; };
+  for (idx[0] = 0; idx[0] < size(0); ++idx[0])
+    for (idx[1] = 0; idx[1] < size(1); ++idx[1])
+      for (idx[2] = 0; idx[2] < size(2); ++idx[2])
+        for (idx[3] = 0; idx[3] < size(3); ++idx[3]) {
+          from = idx;
+          from[dim] = rows[idx[dim]];
+          copy.Set(idx.data(), t.Get(from.data()));
+        }
+  return copy;
 }
 
 struct RingCase {
@@ -87,7 +112,8 @@ struct RingCase {
 std::string Describe(const RingCase& c) {
   return std::string(DTypeName(c.dtype)) + "->" + DTypeName(c.out_dtype) + " nq " +
          std::to_string(c.nq) + " nk " + std::to_string(c.nk) + (c.causal ? " causal" : "") +
-         (c.bottom_right ? " bottom-right" : "") + " ranks " + std::to_string(Ranks());
+         (c.bottom_right ? " bottom-right" : "") + (c.q_split == Split::kZigzag ? " zigzag" : "") +
+         " ranks " + std::to_string(Ranks());
 }
 
 double Tolerance(DType d) {
@@ -130,10 +156,9 @@ void CheckRing(const RingCase& c, unsigned seed = 11) {
           }
   }
 
-  const std::vector<int64_t> q_shards = Shards(c.nq, c.q_split), k_shards = Shards(c.nk, c.k_split);
-  const int rank = Rank();
-  const int64_t q_begin = Begin(q_shards, rank), nq = q_shards[rank];
-  const int64_t k_begin = Begin(k_shards, rank), nk = k_shards[rank];
+  const std::vector<int64_t> q_rows = ShardRows(c.nq, c.q_split);
+  const std::vector<int64_t> k_rows = ShardRows(c.nk, c.k_split);
+  const int64_t nq = static_cast<int64_t>(q_rows.size());
   HostTensor out = MakeTensor(c.out_dtype, {c.batch, c.hq, nq, c.dv}, c.layout);
   const DType lse_dtype = c.dtype == DType::kFloat64 ? DType::kFloat64 : DType::kFloat32;
   HostTensor lse = MakeTensor(lse_dtype, {c.batch, c.hq, nq}, Layout::kBhsd);
@@ -143,13 +168,20 @@ void CheckRing(const RingCase& c, unsigned seed = 11) {
   o.scale = c.scale;
   o.num_threads = c.threads;
   if (c.lse) o.lse = lse.view;
+  HostTensor mask_rows;  // this rank's query rows of the mask, where it has a row per query
   if (c.mask != MaskKind::kNone) {
     const int r = mask.view.rank;
-    o.mask = r >= 2 && mask.view.sizes[r - 2] == c.nq ? Slice(mask.view, r - 2, q_begin, nq)
-                                                        : mask.view;
+    o.mask = mask.view;
+    if (r >= 2 && mask.view.sizes[r - 2] == c.nq) {
+      mask_rows = Rows(mask, r - 2, q_rows, Layout::kBhsd);
+      o.mask = mask_rows.view;
+    }
   }
-  RingAttention(Slice(q.view, 2, q_begin, nq), Slice(k.view, 2, k_begin, nk),
-                Slice(v.view, 2, k_begin, nk), out.view, o, MPI_COMM_WORLD);
+  const HostTensor q_shard = Rows(q, 2, q_rows, c.layout), k_shard = Rows(k, 2, k_rows, c.layout);
+  const HostTensor v_shard = Rows(v, 2, k_rows, c.layout);
+  const RingSharding sharding =
+      c.q_split == Split::kZigzag ? RingSharding::kZigzag : RingSharding::kContiguous;
+  RingAttention(q_shard.view, k_shard.view, v_shard.view, out.view, o, MPI_COMM_WORLD, sharding);
 
   const double scale = c.scale ? *c.scale : 1.0 / std::sqrt(static_cast<double>(c.dk));
   const testing_util::Reference ref = testing_util::ReferenceAttention(
@@ -159,12 +191,12 @@ void CheckRing(const RingCase& c, unsigned seed = 11) {
   for (int64_t b = 0; b < c.batch; ++b)
     for (int64_t h = 0; h < c.hq; ++h)
       for (int64_t i = 0; i < nq; ++i) {
-        const int64_t row = (b * c.hq + h) * c.nq + q_begin + i;
+        const int64_t row = (b * c.hq + h) * c.nq + q_rows[i];
         for (int64_t e = 0; e < c.dv; ++e) {
           const double want = ref.out[row * c.dv + e], got = out.Get4(b, h, i, e);
           if (std::isnan(want) || std::isnan(got)) {
             EXPECT_TRUE(std::isnan(want) && std::isnan(got))
-                << "row " << q_begin + i << " col " << e << ": got " << got << ", want " << want;
+                << "row " << q_rows[i] << " col " << e << ": got " << got << ", want " << want;
           } else {
             diff = std::max(diff, std::fabs(got - want));
           }
@@ -174,7 +206,7 @@ void CheckRing(const RingCase& c, unsigned seed = 11) {
         const double want = ref.lse[row], got = lse.Get(at);
         if (std::isinf(want) || std::isnan(want) || std::isinf(got) || std::isnan(got)) {
           EXPECT_TRUE(want == got || (std::isnan(want) && std::isnan(got)))
-              << "lse row " << q_begin + i << ": got " << got << ", want " << want;
+              << "lse row " << q_rows[i] << ": got " << got << ", want " << want;
         } else {
           lse_diff = std::max(lse_diff, std::fabs(got - want) / std::max(1.0, std::fabs(want)));
         }
@@ -226,6 +258,23 @@ TEST(RingAttentionTest, MasksWithEveryBroadcast) {
         c.mask_sizes = sizes;
         c.causal = sizes.size() == 2;  // the mask and the causal limit together
         c.k_split = Split::kUneven;
+        CheckRing(c);
+      }
+}
+
+// Zigzag shards (two chunks per rank, in a copy), with causality both ways and masks.
+TEST(RingAttentionTest, ZigzagShards) {
+  for (auto [in, out] : kTypes)
+    for (auto [nq, nk] : {std::pair<int64_t, int64_t>{29, 29}, {13, 40}, {40, 13}})
+      for (int variant = 0; variant < 4; ++variant) {
+        RingCase c;
+        c.dtype = in, c.out_dtype = out;
+        c.nq = nq, c.nk = nk;
+        c.q_split = c.k_split = Split::kZigzag;
+        c.causal = variant > 0;
+        c.bottom_right = variant == 2;
+        c.mask = variant == 3 ? MaskKind::kAdditive : MaskKind::kNone;
+        c.layout = variant == 3 ? Layout::kBshd : Layout::kBhsd;
         CheckRing(c);
       }
 }
@@ -340,6 +389,20 @@ TEST(RingAttentionTest, BadArgumentsOnOneRankFailEveryRank) {
   });
   EXPECT_NE(message.find(last_rank), std::string::npos) << message;
   EXPECT_NE(message.find("num_threads"), std::string::npos) << message;
+
+  // Zigzag sharding with shards of other lengths (the chunks of 11 rows differ from an even split).
+  if (Ranks() > 1) {
+    HostTensor q11 = MakeTensor(DType::kFloat32, {1, 2, 11, 8}, Layout::kBhsd);
+    testing_util::FillRandom(&q11, &rng, -1, 1);
+    const std::vector<int64_t> rows = ShardRows(11, Split::kEven);
+    const HostTensor q_even = Rows(q11, 2, rows, Layout::kBhsd);
+    HostTensor out_even = MakeTensor(DType::kFloat32, {1, 2, q_even.view.sizes[2], 4}, Layout::kBhsd);
+    message = ErrorOnEveryRank([&] {
+      RingAttention(q_even.view, k.view, v.view, out_even.view, {}, MPI_COMM_WORLD,
+                    RingSharding::kZigzag);
+    });
+    EXPECT_NE(message.find("expected zigzag shards of"), std::string::npos) << message;
+  }
 
   // No communicator (a local check: no collective call).
   try {

@@ -23,6 +23,7 @@
 #include "moa/attention.h"
 #include "moa/error.h"
 #include "moa/ring_attention.h"
+#include "ring/shards.h"
 
 namespace moa::cli {
 
@@ -38,6 +39,7 @@ struct RingFlags {
   bool causal = false;
   int threads = 1;  // kernel threads per rank
   double min_time = 1.0;
+  bool zigzag = false;
   bool baseline = true;
   bool json = false;
 };
@@ -52,26 +54,29 @@ float InputValue(int which, uint64_t index) {
   return static_cast<float>(static_cast<double>(z >> 11) * 0x1.0p-53 * 2 - 1);
 }
 
-// Rows [begin, begin + rows) of a (1, heads, total, d) input, contiguous BHSD in `dtype`.
+// The rows of `segments` of a (1, heads, total, d) input, in order: contiguous BHSD in `dtype`.
 std::vector<unsigned char> Shard(int which, DType dtype, int64_t heads, int64_t total,
-                                 int64_t begin, int64_t rows, int64_t d) {
+                                 const std::vector<internal::Segment>& segments, int64_t d) {
   const int64_t item = DTypeSize(dtype);
+  int64_t rows = 0;
+  for (const internal::Segment& seg : segments) rows += seg.rows;
   std::vector<unsigned char> bytes(static_cast<size_t>(heads * rows * d * item));
   unsigned char* p = bytes.data();
   for (int64_t h = 0; h < heads; ++h)
-    for (int64_t s = begin; s < begin + rows; ++s)
-      for (int64_t e = 0; e < d; ++e, p += item) {
-        const float x = InputValue(which, static_cast<uint64_t>((h * total + s) * d + e));
-        if (dtype == DType::kFloat64) {
-          const double y = x;
-          std::memcpy(p, &y, 8);
-        } else if (dtype == DType::kFloat32) {
-          std::memcpy(p, &x, 4);
-        } else {
-          const uint16_t b = BFloat16FromFloat(x);
-          std::memcpy(p, &b, 2);
+    for (const internal::Segment& seg : segments)
+      for (int64_t s = seg.global; s < seg.global + seg.rows; ++s)
+        for (int64_t e = 0; e < d; ++e, p += item) {
+          const float x = InputValue(which, static_cast<uint64_t>((h * total + s) * d + e));
+          if (dtype == DType::kFloat64) {
+            const double y = x;
+            std::memcpy(p, &y, 8);
+          } else if (dtype == DType::kFloat32) {
+            std::memcpy(p, &x, 4);
+          } else {
+            const uint16_t b = BFloat16FromFloat(x);
+            std::memcpy(p, &b, 2);
+          }
         }
-      }
   return bytes;
 }
 
@@ -152,23 +157,30 @@ void RunRing(const RingFlags& f) {
             "--heads, got d ", f.d, ", heads ", f.heads, ", kv heads ", kv_heads);
   UserCheck(f.threads > 0, "moa ring: --threads: expected a positive count, got ", f.threads);
 
-  // Even shards, the first ranks one row longer.
-  auto shard = [ranks](int64_t total, int r, int64_t* begin) {
-    const int64_t base = total / ranks, extra = total % ranks;
-    *begin = r * base + std::min<int64_t>(r, extra);
-    return base + (r < extra ? 1 : 0);
+  // Even shards (the first ranks one row longer), or zigzag ones.
+  auto segments = [&](int64_t total, int r) {
+    return f.zigzag ? internal::ZigzagSegments(total, ranks, r)
+                    : std::vector<internal::Segment>{internal::EvenChunk(total, ranks, r)};
   };
-  int64_t q_begin = 0, k_begin = 0;
-  const int64_t nq = shard(nq_total, rank, &q_begin), nk = shard(nk_total, rank, &k_begin);
+  auto rows_of = [&](int64_t total, int r) {
+    int64_t rows = 0;
+    for (const internal::Segment& seg : segments(total, r)) rows += seg.rows;
+    return rows;
+  };
+  const int64_t nq = rows_of(nq_total, rank), nk = rows_of(nk_total, rank);
   const DType out_dtype = dtype == DType::kBFloat16 ? DType::kFloat32 : dtype;
-  const std::vector<unsigned char> qb = Shard(0, dtype, f.heads, nq_total, q_begin, nq, f.d);
-  const std::vector<unsigned char> kb = Shard(1, dtype, kv_heads, nk_total, k_begin, nk, f.d);
-  const std::vector<unsigned char> vb = Shard(2, dtype, kv_heads, nk_total, k_begin, nk, f.d);
+  const std::vector<unsigned char> qb =
+      Shard(0, dtype, f.heads, nq_total, segments(nq_total, rank), f.d);
+  const std::vector<unsigned char> kb =
+      Shard(1, dtype, kv_heads, nk_total, segments(nk_total, rank), f.d);
+  const std::vector<unsigned char> vb =
+      Shard(2, dtype, kv_heads, nk_total, segments(nk_total, rank), f.d);
   std::vector<unsigned char> ob(static_cast<size_t>(f.heads * nq * f.d * DTypeSize(out_dtype)));
   const Tensor q = Tensor::Bhsd(qb.data(), dtype, 1, f.heads, nq, f.d);
   const Tensor k = Tensor::Bhsd(kb.data(), dtype, 1, kv_heads, nk, f.d);
   const Tensor v = Tensor::Bhsd(vb.data(), dtype, 1, kv_heads, nk, f.d);
   const Tensor o = Tensor::Bhsd(ob.data(), out_dtype, 1, f.heads, nq, f.d);
+  const RingSharding sharding = f.zigzag ? RingSharding::kZigzag : RingSharding::kContiguous;
   AttentionOptions options;
   options.is_causal = f.causal;
   options.causal_align = CausalAlign::kBottomRight;  // decoding's last queries see every key
@@ -183,17 +195,16 @@ void RunRing(const RingFlags& f) {
   }
   int ring_reps = 0;
   const double ring_s = CollectiveMedian(
-      [&] { RingAttention(q, k, v, o, options, comm); },
+      [&] { RingAttention(q, k, v, o, options, comm, sharding); },
       [](MPI_Comm c) { MPI_Barrier(c); }, f.min_time, comm, &ring_reps);
 
-  // The ring's output on rank 0, in rank order: the whole (1, heads, NQ, d) output.
+  // The ring's output on rank 0: per head, each rank's rows in rank order.
   const int64_t out_item = DTypeSize(out_dtype);
   std::vector<int> counts(ranks), displs(ranks);
-  for (int r = 0; r < ranks; ++r) {
-    int64_t begin = 0;
-    const int64_t rows = shard(nq_total, r, &begin);
-    counts[r] = static_cast<int>(rows * f.d * out_item);
-    displs[r] = static_cast<int>(begin * f.d * out_item);
+  for (int r = 0, at = 0; r < ranks; ++r) {
+    counts[r] = static_cast<int>(rows_of(nq_total, r) * f.d * out_item);
+    displs[r] = at;
+    at += counts[r];
   }
   UserCheck(f.heads * nq_total * f.d * out_item <= 0x7fffffff || !f.baseline,
             "moa ring: the whole output is over 2 GiB, too large to gather for the check; "
@@ -213,9 +224,10 @@ void RunRing(const RingFlags& f) {
     Tensor q_all, k_all, v_all, o_all;
     if (rank == 0) {
       std::cerr << (f.json ? "" : "moa ring: timing one process on the whole problem\n");
-      qa = Shard(0, dtype, f.heads, nq_total, 0, nq_total, f.d);
-      ka = Shard(1, dtype, kv_heads, nk_total, 0, nk_total, f.d);
-      va = Shard(2, dtype, kv_heads, nk_total, 0, nk_total, f.d);
+      const internal::Segment all_q{0, 0, nq_total}, all_k{0, 0, nk_total};
+      qa = Shard(0, dtype, f.heads, nq_total, {all_q}, f.d);
+      ka = Shard(1, dtype, kv_heads, nk_total, {all_k}, f.d);
+      va = Shard(2, dtype, kv_heads, nk_total, {all_k}, f.d);
       oa.resize(gathered.size());
       q_all = Tensor::Bhsd(qa.data(), dtype, 1, f.heads, nq_total, f.d);
       k_all = Tensor::Bhsd(ka.data(), dtype, 1, kv_heads, nk_total, f.d);
@@ -231,11 +243,19 @@ void RunRing(const RingFlags& f) {
         },
         SleepingBarrier, f.min_time, comm, &single_reps);
     if (rank == 0) {
+      // Rank r's local row i of head h against the global row its segments give it.
       double diff = 0, norm = 0;
-      for (size_t i = 0; i < oa.size() / out_item; ++i) {
-        diff = std::max(diff, std::fabs(ValueAt(gathered, out_dtype, i) - ValueAt(oa, out_dtype, i)));
-        norm = std::max(norm, std::fabs(ValueAt(oa, out_dtype, i)));
-      }
+      for (int64_t h = 0; h < f.heads; ++h)
+        for (int r = 0; r < ranks; ++r)
+          for (const internal::Segment& seg : segments(nq_total, r))
+            for (int64_t i = 0; i < seg.rows * f.d; ++i) {
+              const size_t ring_at = static_cast<size_t>(
+                  (h * nq_total * f.d * out_item + displs[r]) / out_item + seg.local * f.d + i);
+              const size_t one_at = static_cast<size_t>((h * nq_total + seg.global) * f.d + i);
+              const double want = ValueAt(oa, out_dtype, one_at);
+              diff = std::max(diff, std::fabs(ValueAt(gathered, out_dtype, ring_at) - want));
+              norm = std::max(norm, std::fabs(want));
+            }
       difference = norm > 0 ? diff / norm : diff;
     }
   }
@@ -298,6 +318,8 @@ void AddRing(CLI::App& app) {
   cmd->add_option("--kv-heads", f->kv_heads, "key/value heads (default: --heads)");
   cmd->add_option("--dtype", f->dtype, "float64, float32 or bfloat16")->capture_default_str();
   cmd->add_flag("--causal", f->causal, "causal, bottom-right (top-left when nq = n)");
+  cmd->add_flag("--zigzag", f->zigzag,
+                "zigzag shards (chunks r and 2P-1-r of 2P): causal work shared evenly");
   cmd->add_option("--threads", f->threads, "kernel threads per rank")->capture_default_str();
   cmd->add_option("--min-time", f->min_time, "seconds of repeats per path")->capture_default_str();
   cmd->add_flag("!--no-baseline", f->baseline,
