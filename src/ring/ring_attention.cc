@@ -13,6 +13,7 @@
 #include <new>
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "kernels/attention_checks.h"
@@ -123,30 +124,42 @@ void PackBhsd(const Tensor& t, unsigned char* dst) {
       }
 }
 
-// Writes contiguous (B, H, n, d) accumulators into a strided output of the output's dtype.
+// One row of d accumulators into elements `stride` apart of type T (bfloat16: its bits).
+template <typename T, typename A>
+void WriteRow(const A* acc, int64_t d, unsigned char* dst, int64_t stride) {
+  if (std::is_same_v<T, A> && stride == 1) {
+    std::memcpy(dst, acc, static_cast<size_t>(d) * sizeof(A));
+    return;
+  }
+  for (int64_t e = 0; e < d; ++e) {
+    T x;
+    if constexpr (std::is_same_v<T, uint16_t>) {
+      x = BFloat16FromFloat(static_cast<float>(acc[e]));
+    } else {
+      x = static_cast<T>(acc[e]);
+    }
+    std::memcpy(dst + e * stride * static_cast<int64_t>(sizeof(T)), &x, sizeof(T));
+  }
+}
+
+// Writes contiguous (B, H, n, d) accumulators (or (B, H, n) for a rank-3 LSE) into a strided
+// output of the output's dtype.
 template <typename A>
 void WriteOut(const A* acc, const Tensor& out) {
   auto* base = static_cast<unsigned char*>(out.data);
   const int64_t item = DTypeSize(out.dtype);
-  const int64_t d = out.rank == 4 ? out.sizes[3] : 1;
+  const int64_t d = out.rank == 4 ? out.sizes[3] : 1, stride = out.rank == 4 ? out.strides[3] : 1;
   for (int64_t b = 0; b < out.sizes[0]; ++b)
     for (int64_t h = 0; h < out.sizes[1]; ++h)
-      for (int64_t s = 0; s < out.sizes[2]; ++s)
-        for (int64_t e = 0; e < d; ++e, ++acc) {
-          int64_t at = b * out.strides[0] + h * out.strides[1] + s * out.strides[2];
-          if (out.rank == 4) at += e * out.strides[3];
-          unsigned char* p = base + at * item;
-          if (out.dtype == DType::kFloat64) {
-            const double x = static_cast<double>(*acc);
-            std::memcpy(p, &x, sizeof x);
-          } else if (out.dtype == DType::kFloat32) {
-            const float x = static_cast<float>(*acc);
-            std::memcpy(p, &x, sizeof x);
-          } else {
-            const uint16_t x = BFloat16FromFloat(static_cast<float>(*acc));
-            std::memcpy(p, &x, sizeof x);
-          }
+      for (int64_t s = 0; s < out.sizes[2]; ++s, acc += d) {
+        unsigned char* row =
+            base + (b * out.strides[0] + h * out.strides[1] + s * out.strides[2]) * item;
+        switch (out.dtype) {
+          case DType::kFloat64: WriteRow<double>(acc, d, row, stride); break;
+          case DType::kFloat32: WriteRow<float>(acc, d, row, stride); break;
+          default: WriteRow<uint16_t>(acc, d, row, stride); break;  // bfloat16
         }
+      }
 }
 
 // Rows [begin, begin + count) of dimension `dim` of a view.
