@@ -269,7 +269,8 @@ void RunRing(const RingFlags& f) {
                          {"d", f.d}, {"heads", f.heads}, {"kv_heads", kv_heads},
                          {"causal", f.causal}, {"ranks", processes},
                          {"threads", processes == 1 ? ranks * f.threads : f.threads},
-                         {"median_s", s}, {"gflops", flops / s / 1e9}, {"reps", reps}});
+                         {"sharding", f.zigzag ? "zigzag" : "contiguous"}, {"median_s", s},
+                         {"gflops", flops / s / 1e9}, {"reps", reps}});
     };
     record("ring", ranks, ring_s, ring_reps);
     if (f.baseline) {
