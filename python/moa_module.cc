@@ -12,6 +12,7 @@
 #include "moa/error.h"
 #include "moa/version.h"
 #include "spec/spec.h"
+#include "views.h"
 
 namespace py = pybind11;
 
@@ -31,30 +32,6 @@ void DefineErrors(py::module_& m) {
   });
 }
 
-// A 4-D (or lower) strided view of a NumPy array; `name` appears in errors.
-Tensor View(const py::array& a, DType dtype, const char* name) {
-  if (a.ndim() > 4) throw py::value_error(std::string(name) + ": expected at most 4 dimensions");
-  Tensor t;
-  t.data = const_cast<void*>(a.data());
-  t.dtype = dtype;
-  t.rank = static_cast<int>(a.ndim());
-  for (int d = 0; d < t.rank; ++d) {
-    if (a.strides(d) % static_cast<py::ssize_t>(a.itemsize()) != 0)
-      throw py::value_error(std::string(name) + ": strides must be multiples of the element size");
-    t.sizes[static_cast<size_t>(d)] = a.shape(d);
-    t.strides[static_cast<size_t>(d)] = a.strides(d) / static_cast<py::ssize_t>(a.itemsize());
-  }
-  return t;
-}
-
-DType DTypeOf(const std::string& name) {
-  if (name == "float64") return DType::kFloat64;
-  if (name == "float32") return DType::kFloat32;
-  if (name == "bfloat16") return DType::kBFloat16;
-  if (name == "bool") return DType::kBool;
-  throw py::type_error("unsupported dtype '" + name + "'");
-}
-
 void DefineAttention(py::module_& m) {
   m.def(
       "_attention",
@@ -64,16 +41,8 @@ void DefineAttention(py::module_& m) {
          const std::optional<py::array>& lse, int num_threads, int64_t block_q, int64_t block_k,
          int64_t kv_splits) {
         const DType dt = DTypeOf(dtype);
-        AttentionOptions o;
-        o.scale = scale;
-        o.is_causal = is_causal;
-        o.causal_align = bottom_right ? CausalAlign::kBottomRight : CausalAlign::kTopLeft;
-        o.num_threads = num_threads;
-        o.block_q = block_q;
-        o.block_k = block_k;
-        o.kv_splits = kv_splits;
-        if (mask) o.mask = View(*mask, DTypeOf(mask_dtype), "attn_mask");
-        if (lse) o.lse = View(*lse, lse->itemsize() == 8 ? DType::kFloat64 : DType::kFloat32, "lse");
+        const AttentionOptions o = Options(mask, mask_dtype, is_causal, bottom_right, scale, lse,
+                                           num_threads, block_q, block_k, kv_splits);
         const Tensor tq = View(q, dt, "query"), tk = View(k, dt, "key"), tv = View(v, dt, "value");
         const Tensor to = View(out, DTypeOf(out_dtype), "out");
         py::gil_scoped_release release;  // the kernel reads and writes only the buffers above

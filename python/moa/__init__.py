@@ -4,6 +4,7 @@
     out = moa.attention(q, k, v, is_causal=True)        # NumPy arrays or torch tensors
     d = moa.derive(source)                               # the derivation of a PyTorch spec
     o = moa.run(d, q=q, k=k, v=v)                        # the spec through the ONF interpreter
+    out = moa.ring_attention(q_rows, k_rows, v_rows)     # under mpiexec: this rank's shard (mpi4py)
 
 `attention` has the signature and semantics of torch.nn.functional.scaled_dot_product_attention
 (query (..., L, E), key (..., S, E), value (..., S, Ev); leading dimensions broadcast), runs moa's
@@ -21,7 +22,7 @@ from . import _moa
 from ._moa import SpecError
 
 __version__ = _moa.__version__
-__all__ = ["attention", "derive", "run", "Derivation", "BFloat16", "bfloat16", "SpecError"]
+__all__ = ["attention", "ring_attention", "derive", "run", "Derivation", "BFloat16", "bfloat16", "SpecError"]
 
 
 class BFloat16:
@@ -172,90 +173,170 @@ def attention(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False,
     for bfloat16 NumPy input is returned as moa.BFloat16 of bfloat16 values.
     Raises ValueError / TypeError naming the argument for a bad call.
     """
-    if dropout_p != 0.0:
-        raise ValueError(f"dropout_p={dropout_p}: dropout is not implemented; pass dropout_p=0.0")
-    if causal_alignment not in ("top_left", "bottom_right"):
-        raise ValueError(f"causal_alignment must be 'top_left' or 'bottom_right', got {causal_alignment!r}")
-    if num_threads is not None and (not _is_int(num_threads) or num_threads < 1):
-        raise ValueError(f"num_threads must be a positive int, got {num_threads!r}")
-    if blocks is not None and (not isinstance(blocks, tuple) or len(blocks) != 2
-                               or not all(_is_int(b) for b in blocks)):
-        raise ValueError(f"blocks must be a tuple (block_q, block_k) of ints, got {blocks!r}")
-    if kv_splits is not None and (not _is_int(kv_splits) or kv_splits < 1):
-        raise ValueError(f"kv_splits must be a positive int, got {kv_splits!r}")
-    num_threads, kv_splits = [None if x is None else int(x) for x in (num_threads, kv_splits)]
-    blocks = None if blocks is None else (int(blocks[0]), int(blocks[1]))
-    torch = _torch()
-    q, k, v = _Arg(query, "query", torch), _Arg(key, "key", torch), _Arg(value, "value", torch)
-    if not (q.dtype == k.dtype == v.dtype):
-        raise TypeError(f"query, key and value need one dtype, got {q.dtype}, {k.dtype}, {v.dtype}")
-    if q.dtype == "bool":
-        raise TypeError("query: unsupported dtype bool (expected float64, float32 or bfloat16)")
-    L, E = q.array.shape[-2:]
-    S, Ek = k.array.shape[-2:]
-    if Ek != E:
-        raise ValueError(f"key: last dimension {Ek} must equal query's {E}")
-    if v.array.shape[-2] != S:
-        raise ValueError(f"value: sequence length {v.array.shape[-2]} must equal key's {S}")
+    call = _Call(query, key, value, attn_mask, dropout_p, is_causal, scale, enable_gqa,
+                 causal_alignment, return_lse, num_threads, blocks, kv_splits, mask_keys="key")
+    _moa._attention(*call.arguments())
+    return call.result()
 
-    ql, kl, vl = q.array.shape[:-2], k.array.shape[:-2], v.array.shape[:-2]
-    if kl != vl:
-        raise ValueError(f"key and value need the same leading dimensions, got {kl} and {vl}")
-    if enable_gqa and ql and kl and ql[-1] != kl[-1]:
-        hq, hkv = ql[-1], kl[-1]
-        if hq % hkv != 0:
-            raise ValueError(f"enable_gqa: query heads ({hq}) must be a multiple of key/value heads ({hkv})")
-        lead_q = _broadcast([ql[:-1], kl[:-1]], ["query", "key"]) + (hq,)
-        lead_kv = lead_q[:-1] + (hkv,)
-    else:
-        lead_q = lead_kv = _broadcast([ql, kl], ["query", "key"])
-    q4, k4, v4 = _as_4d(q.array, lead_q), _as_4d(k.array, lead_kv), _as_4d(v.array, lead_kv)
-    # The kernels read q, k, v through strides but do not broadcast them: materialise a
-    # stride-0 (broadcast) view only when one occurs.
-    k4, v4 = [np.ascontiguousarray(x) if 0 in x.strides else x for x in (k4, v4)]
-    q4 = np.ascontiguousarray(q4) if 0 in q4.strides else q4
 
-    mask4, mask_dtype = None, ""
-    if attn_mask is not None:
-        m = _Arg(attn_mask, "attn_mask", torch)
-        marr = m.array
-        if marr.ndim == 0 or marr.ndim > len(lead_q) + 2:
-            raise ValueError(f"attn_mask: shape {marr.shape} does not broadcast to {lead_q + (L, S)}")
-        try:
-            full = np.broadcast_to(marr, lead_q + (L, S))
-        except ValueError:
-            raise ValueError(f"attn_mask: shape {marr.shape} does not broadcast to {lead_q + (L, S)}") from None
-        if m.dtype == "bool":
-            mask_dtype = "bool"
+class _Call:
+    """One call's arguments checked and brought to the kernels' 4-D views, its output allocated;
+    shared by attention and ring_attention. mask_keys: "key" broadcasts the mask to key's length;
+    "own" keeps the mask's last dimension (1 or the global key count, which only the ring knows)."""
+
+    def __init__(self, query, key, value, attn_mask, dropout_p, is_causal, scale, enable_gqa,
+                 causal_alignment, return_lse, num_threads, blocks, kv_splits, mask_keys):
+        if dropout_p != 0.0:
+            raise ValueError(f"dropout_p={dropout_p}: dropout is not implemented; pass dropout_p=0.0")
+        if causal_alignment not in ("top_left", "bottom_right"):
+            raise ValueError(f"causal_alignment must be 'top_left' or 'bottom_right', got {causal_alignment!r}")
+        if num_threads is not None and (not _is_int(num_threads) or num_threads < 1):
+            raise ValueError(f"num_threads must be a positive int, got {num_threads!r}")
+        if blocks is not None and (not isinstance(blocks, tuple) or len(blocks) != 2
+                                   or not all(_is_int(b) for b in blocks)):
+            raise ValueError(f"blocks must be a tuple (block_q, block_k) of ints, got {blocks!r}")
+        if kv_splits is not None and (not _is_int(kv_splits) or kv_splits < 1):
+            raise ValueError(f"kv_splits must be a positive int, got {kv_splits!r}")
+        num_threads, kv_splits = [None if x is None else int(x) for x in (num_threads, kv_splits)]
+        blocks = None if blocks is None else (int(blocks[0]), int(blocks[1]))
+        self.torch = torch = _torch()
+        q, k, v = _Arg(query, "query", torch), _Arg(key, "key", torch), _Arg(value, "value", torch)
+        if not (q.dtype == k.dtype == v.dtype):
+            raise TypeError(f"query, key and value need one dtype, got {q.dtype}, {k.dtype}, {v.dtype}")
+        if q.dtype == "bool":
+            raise TypeError("query: unsupported dtype bool (expected float64, float32 or bfloat16)")
+        L, E = q.array.shape[-2:]
+        S, Ek = k.array.shape[-2:]
+        if Ek != E:
+            raise ValueError(f"key: last dimension {Ek} must equal query's {E}")
+        if v.array.shape[-2] != S:
+            raise ValueError(f"value: sequence length {v.array.shape[-2]} must equal key's {S}")
+
+        ql, kl, vl = q.array.shape[:-2], k.array.shape[:-2], v.array.shape[:-2]
+        if kl != vl:
+            raise ValueError(f"key and value need the same leading dimensions, got {kl} and {vl}")
+        if enable_gqa and ql and kl and ql[-1] != kl[-1]:
+            hq, hkv = ql[-1], kl[-1]
+            if hq % hkv != 0:
+                raise ValueError(f"enable_gqa: query heads ({hq}) must be a multiple of key/value heads ({hkv})")
+            lead_q = _broadcast([ql[:-1], kl[:-1]], ["query", "key"]) + (hq,)
+            lead_kv = lead_q[:-1] + (hkv,)
         else:
-            want = "float32" if q.dtype == "bfloat16" else q.dtype
-            if m.dtype != want:
-                full = full.astype(want)
-            mask_dtype = want
-        mask4 = full.reshape(*_batch_heads(lead_q), L, S)
+            lead_q = lead_kv = _broadcast([ql, kl], ["query", "key"])
+        q4, k4, v4 = _as_4d(q.array, lead_q), _as_4d(k.array, lead_kv), _as_4d(v.array, lead_kv)
+        # The kernels read q, k, v through strides but do not broadcast them: materialise a
+        # stride-0 (broadcast) view only when one occurs.
+        k4, v4 = [np.ascontiguousarray(x) if 0 in x.strides else x for x in (k4, v4)]
+        q4 = np.ascontiguousarray(q4) if 0 in q4.strides else q4
 
-    out_dtype = q.dtype
-    out_np = np.uint16 if q.dtype == "bfloat16" else np.dtype(q.dtype)
-    out4 = np.empty(q4.shape[:2] + (L, v.array.shape[-1]), dtype=out_np)
-    lse4 = None
-    if return_lse:
-        lse4 = np.empty(q4.shape[:3], dtype=np.float64 if q.dtype == "float64" else np.float32)
-    _moa._attention(q4, k4, v4, out4, q.dtype, out_dtype, mask4, mask_dtype, bool(is_causal),
-                    causal_alignment == "bottom_right", None if scale is None else float(scale), lse4,
-                    0 if num_threads is None else num_threads, *(blocks or (0, 0)),
-                    0 if kv_splits is None else kv_splits)
+        mask4, mask_dtype = None, ""
+        if attn_mask is not None:
+            m = _Arg(attn_mask, "attn_mask", torch)
+            marr = m.array
+            keys = S if mask_keys == "key" else (marr.shape[-1] if marr.ndim else 1)
+            if marr.ndim == 0 or marr.ndim > len(lead_q) + 2:
+                raise ValueError(f"attn_mask: shape {marr.shape} does not broadcast to {lead_q + (L, keys)}")
+            try:
+                full = np.broadcast_to(marr, lead_q + (L, keys))
+            except ValueError:
+                raise ValueError(f"attn_mask: shape {marr.shape} does not broadcast to {lead_q + (L, keys)}") from None
+            if m.dtype == "bool":
+                mask_dtype = "bool"
+            else:
+                want = "float32" if q.dtype == "bfloat16" else q.dtype
+                if m.dtype != want:
+                    full = full.astype(want)
+                mask_dtype = want
+            mask4 = full.reshape(*_batch_heads(lead_q), L, keys)
 
-    out = out4.reshape(lead_q + (L, v.array.shape[-1]))
-    lse = lse4.reshape(lead_q + (L,)) if return_lse else None
-    if q.is_torch:
-        if q.dtype == "bfloat16":
-            out = torch.from_numpy(out.view(np.int16)).view(torch.bfloat16)
-        else:
-            out = torch.from_numpy(out)
-        lse = torch.from_numpy(lse) if return_lse else None
-    elif q.dtype == "bfloat16":
-        out = BFloat16(out)
-    return (out, lse) if return_lse else out
+        self.q, self.lead_q, self.L, self.Ev = q, lead_q, L, v.array.shape[-1]
+        out_np = np.uint16 if q.dtype == "bfloat16" else np.dtype(q.dtype)
+        self.out4 = np.empty(q4.shape[:2] + (L, self.Ev), dtype=out_np)
+        self.lse4 = None
+        if return_lse:
+            self.lse4 = np.empty(q4.shape[:3], dtype=np.float64 if q.dtype == "float64" else np.float32)
+        self._arguments = (q4, k4, v4, self.out4, q.dtype, q.dtype, mask4, mask_dtype,
+                           bool(is_causal), causal_alignment == "bottom_right",
+                           None if scale is None else float(scale), self.lse4,
+                           0 if num_threads is None else num_threads, *(blocks or (0, 0)),
+                           0 if kv_splits is None else kv_splits)
+
+    def arguments(self):
+        """The arguments of moa._moa._attention (and the first ones of _ring_attention)."""
+        return self._arguments
+
+    def result(self):
+        """The output (and LSE) in the caller's kind: torch for torch, NumPy or moa.BFloat16."""
+        out = self.out4.reshape(self.lead_q + (self.L, self.Ev))
+        lse = None if self.lse4 is None else self.lse4.reshape(self.lead_q + (self.L,))
+        if self.q.is_torch:
+            torch = self.torch
+            if self.q.dtype == "bfloat16":
+                out = torch.from_numpy(out.view(np.int16)).view(torch.bfloat16)
+            else:
+                out = torch.from_numpy(out)
+            lse = None if lse is None else torch.from_numpy(lse)
+        elif self.q.dtype == "bfloat16":
+            out = BFloat16(out)
+        return out if lse is None else (out, lse)
+
+
+def ring_attention(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None,
+                   enable_gqa=False, *, comm=None, sharding="contiguous",
+                   causal_alignment="top_left", return_lse=False, num_threads=None, blocks=None,
+                   kv_splits=None):
+    """Ring attention over MPI: attention over sequences split across the ranks of `comm`, each
+    rank passing its shard of query, key and value along the sequence (dim -2) and getting its
+    rows of the output. Collective: every rank of comm calls it. Needs mpi4py (Debian:
+    python3-mpi4py) and moa built with MPI.
+
+    The global sequences are the ranks' shards as `sharding` says: "contiguous" (rank r's rows
+    follow rank r-1's; any lengths, at least 1 row each) or "zigzag" (the sequence cut into 2P
+    chunks whose lengths differ by at most one, the first ones longer; rank r holds chunk r then
+    chunk 2P-1-r: under a causal mask every rank has the same work). is_causal compares global
+    positions (causal_alignment as in attention, with the global lengths). attn_mask holds this
+    rank's query rows over all keys of the global sequence: (..., L_rank, S_total), its last
+    dimension 1 or S_total. Everything else (dtypes, GQA, scale, LSE, threads, blocks) is as in
+    attention, and must be the same on every rank.
+
+    Args:
+      comm: an mpi4py communicator; default MPI.COMM_WORLD.
+      sharding: "contiguous" or "zigzag".
+
+    Returns this rank's rows of the output (and LSE), as attention returns them. A bad argument on
+    any rank raises on every rank (ValueError or TypeError on that rank, ValueError naming it on the
+    others), so that no rank is left waiting in the ring.
+    """
+    try:
+        from mpi4py import MPI
+    except ImportError:
+        raise ImportError("moa.ring_attention needs mpi4py (Debian: apt-get install python3-mpi4py)") from None
+    try:
+        from . import _moa_ring
+    except ImportError:
+        raise ImportError("moa.ring_attention: this moa was built without MPI "
+                          "(install libopenmpi-dev and rebuild)") from None
+    comm = MPI.COMM_WORLD if comm is None else comm
+    if not isinstance(comm, MPI.Comm):
+        raise TypeError(f"comm: expected an mpi4py communicator, got {type(comm).__name__}")
+    handle = comm.py2f()
+    error, call = None, None
+    try:
+        if sharding not in ("contiguous", "zigzag"):
+            raise ValueError(f"sharding must be 'contiguous' or 'zigzag', got {sharding!r}")
+        call = _Call(query, key, value, attn_mask, dropout_p, is_causal, scale, enable_gqa,
+                     causal_alignment, return_lse, num_threads, blocks, kv_splits, mask_keys="own")
+    except (TypeError, ValueError) as e:
+        error = e
+    # Every rank learns of a mistake on any rank here, before the ring starts.
+    first = _moa_ring._first_error(
+        handle, "" if error is None else f"moa.ring_attention (rank {comm.Get_rank()}): {error}")
+    if error is not None:
+        raise error
+    if first:
+        raise ValueError(first)
+    _moa_ring._ring_attention(*call.arguments(), handle, sharding == "zigzag")
+    return call.result()
 
 
 # ---------------------------------------------------------------------------------------------

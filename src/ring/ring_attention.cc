@@ -19,6 +19,7 @@
 #include "kernels/attention_checks.h"
 #include "kernels/attention_offset.h"
 #include "moa/error.h"
+#include "ring/agree.h"
 #include "ring/causal_block.h"
 #include "ring/merge_partial.h"
 #include "ring/shards.h"
@@ -39,20 +40,6 @@ std::string Guard(Work&& work) {
     return e.what();
   }
   return "";
-}
-
-// Every rank learns whether any rank failed and throws the message of the lowest failing rank, so
-// that a mistake on one rank never leaves the others waiting in the ring.
-void AgreeOnErrors(MPI_Comm comm, int rank, int size, const std::string& error) {
-  int first = error.empty() ? size : rank;
-  MPI_Allreduce(MPI_IN_PLACE, &first, 1, MPI_INT, MPI_MIN, comm);
-  if (first == size) return;
-  int length = static_cast<int>(std::min<size_t>(error.size(), 4096));
-  MPI_Bcast(&length, 1, MPI_INT, first, comm);
-  std::string message = error;
-  message.resize(static_cast<size_t>(length));
-  MPI_Bcast(message.data(), length, MPI_CHAR, first, comm);
-  throw Error(message);
 }
 
 // What a rank tells the others before the ring turns: its shard lengths, and the arguments that
@@ -219,7 +206,7 @@ void TurnRing(const Ring& ring, const Tensor& q, const Tensor& k, const Tensor& 
     part.resize(static_cast<size_t>(batch * hq * max_rows * dv));
     part_lse.resize(static_cast<size_t>(batch * hq * max_rows));
   });
-  AgreeOnErrors(ring.comm, ring.rank, ring.size, error.empty() ? error : ring.who + error);
+  internal::AgreeOnErrors(ring.comm, error.empty() ? error : ring.who + error);
 
   const int64_t global_offset =
       options.causal_align == CausalAlign::kBottomRight ? ring.nk_total - ring.nq_total : 0;
@@ -273,8 +260,8 @@ void TurnRing(const Ring& ring, const Tensor& q, const Tensor& k, const Tensor& 
       }
     });
     MPI_Waitall(static_cast<int>(requests.size()), requests.data(), MPI_STATUSES_IGNORE);
-    AgreeOnErrors(ring.comm, ring.rank, ring.size,
-                  error.empty() ? error : Concat(ring.who, "keys of rank ", src, ": ", error));
+    internal::AgreeOnErrors(
+        ring.comm, error.empty() ? error : Concat(ring.who, "keys of rank ", src, ": ", error));
     current = 1 - current;
   }
 
@@ -313,7 +300,7 @@ void RingAttention(const Tensor& q, const Tensor& k, const Tensor& v, const Tens
       internal::CheckLse(*options.lse, q.dtype, sizes, out, who);
     }
   });
-  AgreeOnErrors(comm, ring.rank, ring.size, error);
+  internal::AgreeOnErrors(comm, error);
   const std::vector<int64_t> mine = LocalFields(q, k, v, out, options, sharding);
   std::vector<int64_t> all(static_cast<size_t>(kNumFields) * ring.size);
   MPI_Allgather(mine.data(), kNumFields, MPI_INT64_T, all.data(), kNumFields, MPI_INT64_T, comm);
@@ -367,7 +354,7 @@ void RingAttention(const Tensor& q, const Tensor& k, const Tensor& v, const Tens
       const int64_t full[4] = {q.sizes[0], q.sizes[1], q.sizes[2], ring.nk_total};
       internal::CheckMask(*options.mask, q.dtype, full, who);
     });
-    AgreeOnErrors(comm, ring.rank, ring.size, error);
+    internal::AgreeOnErrors(comm, error);
   }
 
   if (q.dtype == DType::kFloat64) {
