@@ -64,6 +64,7 @@ PYBIND11_MODULE(_moa_ring, m) {
         const Tensor to = View(out, DTypeOf(out_dtype), "out");
         const MPI_Comm c = Comm(comm);
         py::gil_scoped_release release;  // the ring reads and writes only the buffers above
-        RingAttention(tq, tk, tv, to, o, c, zigzag ? RingSharding::kZigzag : RingSharding::kContiguous);
+        RingAttention(tq, tk, tv, to, o, c,
+                      zigzag ? RingSharding::kZigzag : RingSharding::kContiguous);
       });
 }

@@ -40,8 +40,9 @@ def test_matches_torch(dtype, sharding, causal, L, S):
     q = tensor((2, 4, L, 16), dtype, gen)
     k, v = tensor((2, 2, S, 16), dtype, gen), tensor((2, 2, S, 12), dtype, gen)
     qr, kr = shard_rows(L, sharding), shard_rows(S, sharding)
-    out, lse = moa.ring_attention(q[:, :, qr], k[:, :, kr], v[:, :, kr], is_causal=causal is not None,
-                                  enable_gqa=True, sharding=sharding, return_lse=True,
+    out, lse = moa.ring_attention(q[:, :, qr], k[:, :, kr], v[:, :, kr],
+                                  is_causal=causal is not None, enable_gqa=True,
+                                  sharding=sharding, return_lse=True,
                                   causal_alignment=causal or "top_left", num_threads=1)
     want, want_lse = reference(q, k, v, causal=causal, gqa=True)
     assert out.dtype == q.dtype and out.shape == (2, 4, len(qr), 12)

@@ -23,7 +23,8 @@ constexpr int64_t kMaxScores = int64_t{1} << 62;  // batch x heads x nq x nk
 void Extent(const Tensor& t, intptr_t* lo, intptr_t* hi) {
   intptr_t low = reinterpret_cast<intptr_t>(t.data), high = low;
   for (int i = 0; i < t.rank; ++i) {
-    const intptr_t span = static_cast<intptr_t>((t.sizes[i] - 1) * t.strides[i] * DTypeSize(t.dtype));
+    const intptr_t span =
+        static_cast<intptr_t>((t.sizes[i] - 1) * t.strides[i] * DTypeSize(t.dtype));
     (span < 0 ? low : high) += span;
   }
   *lo = low;
@@ -92,8 +93,8 @@ void CheckAttentionTensors(const Tensor& q, const Tensor& k, const Tensor& v, co
   CheckView(k, who, "k", 4);
   CheckView(v, who, "v", 4);
   CheckView(out, who, "out", 4);
-  UserCheck(IsFloat(q.dtype), who, "argument 'q': expected dtype float64, float32 or bfloat16, got ",
-            DTypeName(q.dtype));
+  UserCheck(IsFloat(q.dtype), who,
+            "argument 'q': expected dtype float64, float32 or bfloat16, got ", DTypeName(q.dtype));
   UserCheck(k.dtype == q.dtype, who, "argument 'k': expected dtype ", DTypeName(q.dtype),
             " (the dtype of q), got ", DTypeName(k.dtype));
   UserCheck(v.dtype == q.dtype, who, "argument 'v': expected dtype ", DTypeName(q.dtype),

@@ -348,7 +348,8 @@ TEST(AttentionTest, CausalBothAlignments) {
 TEST(AttentionTest, CausalAtAnyOffset) {
   for (auto t : AllTypes())
     for (auto [nq, nk] : {std::pair<int64_t, int64_t>{50, 50}, {20, 150}, {150, 20}, {1, 70}})
-      for (int64_t offset : {-nq - 2, 1 - nq, int64_t{-7}, int64_t{0}, int64_t{5}, nk - 1, nk + 3}) {
+      for (int64_t offset :
+           {-nq - 2, 1 - nq, int64_t{-7}, int64_t{0}, int64_t{5}, nk - 1, nk + 3}) {
         Case c;
         c.hq = 2, c.hkv = 1, c.nq = nq, c.nk = nk, c.dk = 24, c.dv = 20;
         c.causal = true;

@@ -6,9 +6,25 @@
 
 #include <mpi.h>
 
+#include <exception>
+#include <new>
 #include <string>
 
 namespace moa::internal {
+
+// Runs `work`; returns the message of what it threw, "" when it succeeded: this rank's part of
+// an agreement.
+template <typename Work>
+std::string ErrorOf(Work&& work) {
+  try {
+    work();
+  } catch (const std::bad_alloc&) {
+    return "out of memory";
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  return "";
+}
 
 // Collective: the error of the lowest failing rank (at most 4096 characters), "" if none failed.
 std::string FirstError(MPI_Comm comm, const std::string& error);

@@ -24,7 +24,8 @@ TEST(CausalBlockTest, AgreesWithTheGuardKeyByKey) {
                 seen += sees;
                 if (block.kind == CausalBlock::kCut) {
                   EXPECT_EQ(sees, j <= i + block.offset)
-                      << q_begin << " " << nq << " " << k_begin << " " << nk << " " << global_offset;
+                      << q_begin << " " << nq << " " << k_begin << " " << nk << " "
+                      << global_offset;
                 }
               }
             const int64_t want_seen = block.kind == CausalBlock::kHidden ? 0

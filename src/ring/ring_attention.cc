@@ -29,27 +29,14 @@ namespace {
 
 using internal::Concat;
 
-// Runs `work`; returns its moa::Error (or other exception) as a message, "" when it succeeded.
-template <typename Work>
-std::string Guard(Work&& work) {
-  try {
-    work();
-  } catch (const std::bad_alloc&) {
-    return "out of memory";
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "";
-}
-
 // What a rank tells the others before the ring turns: its shard lengths, and the arguments that
 // must agree, as int64 so that one MPI_Allgather carries them.
 enum Field : int {
   kDtype, kOutDtype, kBatch, kQHeads, kKvHeads, kDk, kDv, kCausal, kAlign, kMaskDtype, kLse,
   kImpl, kScaleBits, kSharding, kNq, kNk, kNumFields,
 };
-constexpr int kAgreed = kNq;
-constexpr int64_t kMaxSeq = int64_t{1} << 62;  // global rows, as ClassifyCausalBlock assumes  // fields before kNq must be equal on every rank
+constexpr int kAgreed = kNq;                   // fields before kNq must be equal on every rank
+constexpr int64_t kMaxSeq = int64_t{1} << 62;  // global rows, as ClassifyCausalBlock assumes
 const char* const kFieldNames[kNumFields] = {
     "dtype of 'q'", "dtype of 'out'", "batch of 'q'", "heads of 'q'", "heads of 'k'",
     "dim of 'q'", "dim of 'v'", "'is_causal'", "'causal_align'", "dtype of 'mask' (-1: none)",
@@ -192,7 +179,7 @@ void TurnRing(const Ring& ring, const Tensor& q, const Tensor& k, const Tensor& 
   std::unique_ptr<unsigned char[]> kv[2];
   std::vector<SegmentState<A>> acc(mine.size());
   std::vector<A> part, part_lse;
-  std::string error = Guard([&] {
+  std::string error = internal::ErrorOf([&] {
     if (ring.size > 1) {
       for (auto& b : kv) b.reset(new unsigned char[static_cast<size_t>(kv_bytes(max_nk))]);
       PackBhsd(k, kv[0].get());
@@ -247,7 +234,7 @@ void TurnRing(const Ring& ring, const Tensor& q, const Tensor& k, const Tensor& 
                    &requests);
       PostTransfer(true, kv[current].get(), kv_bytes(ring.nk[src]), next, ring.comm, &requests);
     }
-    error = Guard([&] {
+    error = internal::ErrorOf([&] {
       Tensor kb = k, vb = v;  // step 0: this rank's own, as they are
       if (step > 0) {
         const unsigned char* block = kv[current].get();
@@ -267,7 +254,9 @@ void TurnRing(const Ring& ring, const Tensor& q, const Tensor& k, const Tensor& 
 
   for (size_t a = 0; a < mine.size(); ++a) {
     WriteOut(acc[a].o.data(), Slice(out, 2, mine[a].local, mine[a].rows));
-    if (options.lse) WriteOut(acc[a].lse.data(), Slice(*options.lse, 2, mine[a].local, mine[a].rows));
+    if (options.lse) {
+      WriteOut(acc[a].lse.data(), Slice(*options.lse, 2, mine[a].local, mine[a].rows));
+    }
   }
 }
 
@@ -290,7 +279,7 @@ void RingAttention(const Tensor& q, const Tensor& k, const Tensor& v, const Tens
   const char* who = ring.who.c_str();
 
   // This rank's shards on their own, then what every rank must agree on.
-  std::string error = Guard([&] {
+  std::string error = internal::ErrorOf([&] {
     UserCheck(sharding == RingSharding::kContiguous || sharding == RingSharding::kZigzag, who,
               "argument 'sharding': expected kContiguous or kZigzag, got ",
               static_cast<int>(sharding));
@@ -350,7 +339,7 @@ void RingAttention(const Tensor& q, const Tensor& k, const Tensor& v, const Tens
               "), got ", nq_of[r], " and ", ring.nk[r]);
   }
   if (options.mask) {
-    error = Guard([&] {
+    error = internal::ErrorOf([&] {
       const int64_t full[4] = {q.sizes[0], q.sizes[1], q.sizes[2], ring.nk_total};
       internal::CheckMask(*options.mask, q.dtype, full, who);
     });

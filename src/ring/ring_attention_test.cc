@@ -396,7 +396,8 @@ TEST(RingAttentionTest, BadArgumentsOnOneRankFailEveryRank) {
     testing_util::FillRandom(&q11, &rng, -1, 1);
     const std::vector<int64_t> rows = ShardRows(11, Split::kEven);
     const HostTensor q_even = Rows(q11, 2, rows, Layout::kBhsd);
-    HostTensor out_even = MakeTensor(DType::kFloat32, {1, 2, q_even.view.sizes[2], 4}, Layout::kBhsd);
+    HostTensor out_even =
+        MakeTensor(DType::kFloat32, {1, 2, q_even.view.sizes[2], 4}, Layout::kBhsd);
     message = ErrorOnEveryRank([&] {
       RingAttention(q_even.view, k.view, v.view, out_even.view, {}, MPI_COMM_WORLD,
                     RingSharding::kZigzag);

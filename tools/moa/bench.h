@@ -37,6 +37,11 @@ struct Record {
   double inputs_mib = 0;         // q, k, v and o
 };
 
+// Element i of a contiguous buffer of float64, float32 or bfloat16 (bits), as a double; and x
+// stored there as that dtype.
+double ElementAt(const unsigned char* bytes, DType dtype, size_t i);
+void StoreElement(unsigned char* bytes, DType dtype, size_t i, float x);
+
 // Random contiguous inputs of one dtype, values in [-1, 1]: q (1, heads, nq, d), k and v
 // (1, kv_heads, nk, d); and the output.
 struct BenchTensors {

@@ -27,6 +27,34 @@
 
 namespace moa::cli {
 
+double ElementAt(const unsigned char* bytes, DType dtype, size_t i) {
+  if (dtype == DType::kFloat64) {
+    double y;
+    std::memcpy(&y, bytes + 8 * i, 8);
+    return y;
+  }
+  if (dtype == DType::kFloat32) {
+    float y;
+    std::memcpy(&y, bytes + 4 * i, 4);
+    return y;
+  }
+  uint16_t y;
+  std::memcpy(&y, bytes + 2 * i, 2);
+  return FloatFromBFloat16(y);
+}
+
+void StoreElement(unsigned char* bytes, DType dtype, size_t i, float x) {
+  if (dtype == DType::kFloat64) {
+    const double y = x;
+    std::memcpy(bytes + 8 * i, &y, 8);
+  } else if (dtype == DType::kFloat32) {
+    std::memcpy(bytes + 4 * i, &x, 4);
+  } else {
+    const uint16_t b = BFloat16FromFloat(x);
+    std::memcpy(bytes + 2 * i, &b, 2);
+  }
+}
+
 namespace {
 
 struct BenchFlags {
@@ -93,25 +121,10 @@ double Tolerance(DType dtype, int64_t n) {
 // Max-norm of (a - b) over max-norm of b, for two outputs of one dtype.
 double RelativeDifference(const std::vector<unsigned char>& a, const std::vector<unsigned char>& b,
                           DType dtype) {
-  const auto at = [dtype](const std::vector<unsigned char>& x, size_t i) -> double {
-    if (dtype == DType::kFloat64) {
-      double y;
-      std::memcpy(&y, x.data() + 8 * i, 8);
-      return y;
-    }
-    if (dtype == DType::kFloat32) {
-      float y;
-      std::memcpy(&y, x.data() + 4 * i, 4);
-      return y;
-    }
-    uint16_t y;
-    std::memcpy(&y, x.data() + 2 * i, 2);
-    return FloatFromBFloat16(y);
-  };
   double diff = 0, norm = 0;
   for (size_t i = 0; i < b.size() / DTypeSize(dtype); ++i) {
-    diff = std::max(diff, std::fabs(at(a, i) - at(b, i)));
-    norm = std::max(norm, std::fabs(at(b, i)));
+    diff = std::max(diff, std::fabs(ElementAt(a.data(), dtype, i) - ElementAt(b.data(), dtype, i)));
+    norm = std::max(norm, std::fabs(ElementAt(b.data(), dtype, i)));
   }
   return norm > 0 ? diff / norm : diff;
 }
@@ -120,18 +133,7 @@ double RelativeDifference(const std::vector<unsigned char>& a, const std::vector
 std::vector<unsigned char> RandomBytes(DType dtype, int64_t count, std::mt19937* rng) {
   std::uniform_real_distribution<float> u(-1, 1);
   std::vector<unsigned char> bytes(count * DTypeSize(dtype));
-  for (int64_t i = 0; i < count; ++i) {
-    const float x = u(*rng);
-    if (dtype == DType::kFloat64) {
-      const double y = x;
-      std::memcpy(bytes.data() + i * 8, &y, 8);
-    } else if (dtype == DType::kFloat32) {
-      std::memcpy(bytes.data() + i * 4, &x, 4);
-    } else {
-      const uint16_t b = BFloat16FromFloat(x);
-      std::memcpy(bytes.data() + i * 2, &b, 2);
-    }
-  }
+  for (int64_t i = 0; i < count; ++i) StoreElement(bytes.data(), dtype, i, u(*rng));
   return bytes;
 }
 

@@ -13,6 +13,7 @@
 #include <iomanip>
 #include <iostream>
 #include <memory>
+#include <new>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
@@ -23,11 +24,14 @@
 #include "moa/attention.h"
 #include "moa/error.h"
 #include "moa/ring_attention.h"
+#include "ring/agree.h"
 #include "ring/shards.h"
 
 namespace moa::cli {
 
 namespace {
+
+using internal::Concat;
 
 struct RingFlags {
   int64_t n = 16384;    // global key rows, and query rows unless --nq
@@ -61,40 +65,15 @@ std::vector<unsigned char> Shard(int which, DType dtype, int64_t heads, int64_t 
   int64_t rows = 0;
   for (const internal::Segment& seg : segments) rows += seg.rows;
   std::vector<unsigned char> bytes(static_cast<size_t>(heads * rows * d * item));
-  unsigned char* p = bytes.data();
+  size_t i = 0;
   for (int64_t h = 0; h < heads; ++h)
     for (const internal::Segment& seg : segments)
       for (int64_t s = seg.global; s < seg.global + seg.rows; ++s)
-        for (int64_t e = 0; e < d; ++e, p += item) {
-          const float x = InputValue(which, static_cast<uint64_t>((h * total + s) * d + e));
-          if (dtype == DType::kFloat64) {
-            const double y = x;
-            std::memcpy(p, &y, 8);
-          } else if (dtype == DType::kFloat32) {
-            std::memcpy(p, &x, 4);
-          } else {
-            const uint16_t b = BFloat16FromFloat(x);
-            std::memcpy(p, &b, 2);
-          }
+        for (int64_t e = 0; e < d; ++e) {
+          StoreElement(bytes.data(), dtype, i++,
+                       InputValue(which, static_cast<uint64_t>((h * total + s) * d + e)));
         }
   return bytes;
-}
-
-// Value i of a contiguous buffer of `dtype`, as a double.
-double ValueAt(const std::vector<unsigned char>& bytes, DType dtype, size_t i) {
-  if (dtype == DType::kFloat64) {
-    double y;
-    std::memcpy(&y, bytes.data() + 8 * i, 8);
-    return y;
-  }
-  if (dtype == DType::kFloat32) {
-    float y;
-    std::memcpy(&y, bytes.data() + 4 * i, 4);
-    return y;
-  }
-  uint16_t y;
-  std::memcpy(&y, bytes.data() + 2 * i, 2);
-  return FloatFromBFloat16(y);
 }
 
 // A barrier that waits asleep: Open MPI's MPI_Barrier polls, and a rank polling through rank 0's
@@ -169,13 +148,20 @@ void RunRing(const RingFlags& f) {
   };
   const int64_t nq = rows_of(nq_total, rank), nk = rows_of(nk_total, rank);
   const DType out_dtype = dtype == DType::kBFloat16 ? DType::kFloat32 : dtype;
-  const std::vector<unsigned char> qb =
-      Shard(0, dtype, f.heads, nq_total, segments(nq_total, rank), f.d);
-  const std::vector<unsigned char> kb =
-      Shard(1, dtype, kv_heads, nk_total, segments(nk_total, rank), f.d);
-  const std::vector<unsigned char> vb =
-      Shard(2, dtype, kv_heads, nk_total, segments(nk_total, rank), f.d);
-  std::vector<unsigned char> ob(static_cast<size_t>(f.heads * nq * f.d * DTypeSize(out_dtype)));
+  const int64_t out_item = DTypeSize(out_dtype);
+  UserCheck(f.heads * nq_total * f.d * out_item <= 0x7fffffff || !f.baseline,
+            "moa ring: the whole output is over 2 GiB, too large to gather for the check; "
+            "pass --no-baseline");
+  // Memory a rank cannot get fails there alone: every rank learns of it (no rank left waiting).
+  std::vector<unsigned char> qb, kb, vb, ob;
+  std::string error = internal::ErrorOf([&] {
+    qb = Shard(0, dtype, f.heads, nq_total, segments(nq_total, rank), f.d);
+    kb = Shard(1, dtype, kv_heads, nk_total, segments(nk_total, rank), f.d);
+    vb = Shard(2, dtype, kv_heads, nk_total, segments(nk_total, rank), f.d);
+    ob.resize(static_cast<size_t>(f.heads * nq * f.d * out_item));
+  });
+  internal::AgreeOnErrors(comm,
+                          error.empty() ? error : Concat("moa ring: rank ", rank, ": ", error));
   const Tensor q = Tensor::Bhsd(qb.data(), dtype, 1, f.heads, nq, f.d);
   const Tensor k = Tensor::Bhsd(kb.data(), dtype, 1, kv_heads, nk, f.d);
   const Tensor v = Tensor::Bhsd(vb.data(), dtype, 1, kv_heads, nk, f.d);
@@ -199,16 +185,12 @@ void RunRing(const RingFlags& f) {
       [](MPI_Comm c) { MPI_Barrier(c); }, f.min_time, comm, &ring_reps);
 
   // The ring's output on rank 0: per head, each rank's rows in rank order.
-  const int64_t out_item = DTypeSize(out_dtype);
   std::vector<int> counts(ranks), displs(ranks);
   for (int r = 0, at = 0; r < ranks; ++r) {
     counts[r] = static_cast<int>(rows_of(nq_total, r) * f.d * out_item);
     displs[r] = at;
     at += counts[r];
   }
-  UserCheck(f.heads * nq_total * f.d * out_item <= 0x7fffffff || !f.baseline,
-            "moa ring: the whole output is over 2 GiB, too large to gather for the check; "
-            "pass --no-baseline");
 
   double single_s = 0, difference = -1;
   int single_reps = 0;
@@ -222,7 +204,10 @@ void RunRing(const RingFlags& f) {
     }
     std::vector<unsigned char> qa, ka, va, oa;
     Tensor q_all, k_all, v_all, o_all;
-    if (rank == 0) {
+    AttentionOptions whole = options;
+    whole.num_threads = ranks * f.threads;
+    error = internal::ErrorOf([&] {
+      if (rank != 0) return;
       std::cerr << (f.json ? "" : "moa ring: timing one process on the whole problem\n");
       const internal::Segment all_q{0, 0, nq_total}, all_k{0, 0, nk_total};
       qa = Shard(0, dtype, f.heads, nq_total, {all_q}, f.d);
@@ -233,9 +218,9 @@ void RunRing(const RingFlags& f) {
       k_all = Tensor::Bhsd(ka.data(), dtype, 1, kv_heads, nk_total, f.d);
       v_all = Tensor::Bhsd(va.data(), dtype, 1, kv_heads, nk_total, f.d);
       o_all = Tensor::Bhsd(oa.data(), out_dtype, 1, f.heads, nq_total, f.d);
-    }
-    AttentionOptions whole = options;
-    whole.num_threads = ranks * f.threads;
+      Attention(q_all, k_all, v_all, o_all, whole);  // fails here, if at all, not while timed
+    });
+    internal::AgreeOnErrors(comm, error.empty() ? error : "moa ring: one process: " + error);
     // The other ranks wait asleep: the one process has all the cores.
     single_s = CollectiveMedian(
         [&] {
@@ -252,8 +237,9 @@ void RunRing(const RingFlags& f) {
               const size_t ring_at = static_cast<size_t>(
                   (h * nq_total * f.d * out_item + displs[r]) / out_item + seg.local * f.d + i);
               const size_t one_at = static_cast<size_t>((h * nq_total + seg.global) * f.d + i);
-              const double want = ValueAt(oa, out_dtype, one_at);
-              diff = std::max(diff, std::fabs(ValueAt(gathered, out_dtype, ring_at) - want));
+              const double want = ElementAt(oa.data(), out_dtype, one_at);
+              const double got = ElementAt(gathered.data(), out_dtype, ring_at);
+              diff = std::max(diff, std::fabs(got - want));
               norm = std::max(norm, std::fabs(want));
             }
       difference = norm > 0 ? diff / norm : diff;
@@ -261,7 +247,9 @@ void RunRing(const RingFlags& f) {
   }
   if (rank != 0) return;
 
-  const double tolerance = dtype == DType::kFloat64 ? 1e-12 : dtype == DType::kFloat32 ? 1e-5 : 2e-2;
+  const double tolerance = dtype == DType::kFloat64   ? 1e-12
+                           : dtype == DType::kFloat32 ? 1e-5
+                                                      : 2e-2;
   if (f.json) {
     nlohmann::json records = nlohmann::json::array();
     auto record = [&](const char* impl, int processes, double s, int reps) {
@@ -312,7 +300,8 @@ void AddRing(CLI::App& app) {
   auto f = std::make_shared<RingFlags>();
   CLI::App* cmd = app.add_subcommand(
       "ring", "ring attention over MPI on a generated problem; start with mpiexec -n RANKS");
-  cmd->add_option("--n", f->n, "global key rows (and query rows unless --nq)")->capture_default_str();
+  cmd->add_option("--n", f->n, "global key rows (and query rows unless --nq)")
+      ->capture_default_str();
   cmd->add_option("--nq", f->nq, "global query rows (default: --n)");
   cmd->add_option("--d", f->d, "head dim")->capture_default_str();
   cmd->add_option("--heads", f->heads, "query heads")->capture_default_str();
