@@ -41,6 +41,8 @@ struct Record {
 // stored there as that dtype.
 double ElementAt(const unsigned char* bytes, DType dtype, size_t i);
 void StoreElement(unsigned char* bytes, DType dtype, size_t i, float x);
+// The process's peak resident memory (VmHWM of /proc/self/status; 0 where unreadable).
+double ProcessHighWaterMib();
 
 // Random contiguous inputs of one dtype, values in [-1, 1]: q (1, heads, nq, d), k and v
 // (1, kv_heads, nk, d); and the output.

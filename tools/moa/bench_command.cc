@@ -55,6 +55,15 @@ void StoreElement(unsigned char* bytes, DType dtype, size_t i, float x) {
   }
 }
 
+double ProcessHighWaterMib() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmHWM:", 0) == 0) return std::strtod(line.c_str() + 6, nullptr) / 1024;  // kB
+  }
+  return 0;
+}
+
 namespace {
 
 struct BenchFlags {
@@ -165,16 +174,6 @@ BenchMask MakeBenchMask(const std::string& kind, DType dtype, int64_t nq, int64_
   t.data = m.bytes.data();
   m.view = t;
   return m;
-}
-
-// The process's peak resident memory (VmHWM of /proc/self/status; 0 where unreadable).
-double ProcessHighWaterMib() {
-  std::ifstream status("/proc/self/status");
-  std::string line;
-  while (std::getline(status, line)) {
-    if (line.rfind("VmHWM:", 0) == 0) return std::strtod(line.c_str() + 6, nullptr) / 1024;  // kB
-  }
-  return 0;
 }
 
 void RunBench(const BenchFlags& flags) {

@@ -183,6 +183,11 @@ void RunRing(const RingFlags& f) {
   const double ring_s = CollectiveMedian(
       [&] { RingAttention(q, k, v, o, options, comm, sharding); },
       [](MPI_Comm c) { MPI_Barrier(c); }, f.min_time, comm, &ring_reps);
+  // Each rank's peak resident memory so far (its shards, the ring's buffers, MPI's own), beside
+  // the bytes of its shards of q, k, v and out: the largest rank's, on rank 0.
+  double memory[2] = {ProcessHighWaterMib(),
+                      static_cast<double>(qb.size() + kb.size() + vb.size() + ob.size()) / 1048576};
+  MPI_Allreduce(MPI_IN_PLACE, memory, 2, MPI_DOUBLE, MPI_MAX, comm);
 
   // The ring's output on rank 0: per head, each rank's rows in rank order.
   std::vector<int> counts(ranks), displs(ranks);
@@ -261,6 +266,8 @@ void RunRing(const RingFlags& f) {
                          {"gflops", flops / s / 1e9}, {"reps", reps}});
     };
     record("ring", ranks, ring_s, ring_reps);
+    records.back()["peak_rss_mib"] = memory[0];  // the largest rank's, after the ring's runs
+    records.back()["shards_mib"] = memory[1];
     if (f.baseline) {
       record("fused", 1, single_s, single_reps);
       records.back()["ring_difference"] = difference;
@@ -280,6 +287,9 @@ void RunRing(const RingFlags& f) {
     };
     row("ring, " + std::to_string(ranks) + " ranks x " + std::to_string(f.threads) + " thread(s)",
         ring_s, ring_reps);
+    std::cout << std::fixed << std::setprecision(1) << "ring memory, largest rank: peak resident "
+              << memory[0] << " MiB, its shards of q, k, v, out " << memory[1] << " MiB\n"
+              << std::defaultfloat;
     if (f.baseline) {
       row("fused, 1 process x " + std::to_string(ranks * f.threads) + " thread(s)", single_s,
           single_reps);
