@@ -25,7 +25,9 @@ MPI_Comm Comm(int64_t fortran_handle) {
   int initialized = 0;
   MPI_Initialized(&initialized);
   UserCheck(initialized, "moa.ring_attention: MPI is not initialised (import mpi4py's MPI first)");
-  return MPI_Comm_f2c(static_cast<MPI_Fint>(fortran_handle));
+  const MPI_Comm comm = MPI_Comm_f2c(static_cast<MPI_Fint>(fortran_handle));
+  UserCheck(comm != MPI_COMM_NULL, "moa.ring_attention: comm: expected a communicator, got COMM_NULL");
+  return comm;
 }
 
 }  // namespace

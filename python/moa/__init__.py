@@ -319,6 +319,8 @@ def ring_attention(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=F
     comm = MPI.COMM_WORLD if comm is None else comm
     if not isinstance(comm, MPI.Comm):
         raise TypeError(f"comm: expected an mpi4py communicator, got {type(comm).__name__}")
+    if comm == MPI.COMM_NULL:
+        raise ValueError("comm: expected a communicator, got MPI.COMM_NULL")
     handle = comm.py2f()
     error, call = None, None
     try:

@@ -114,3 +114,6 @@ def test_arguments_checked_in_python():
         moa.ring_attention(np.zeros((4, 8)), np.zeros((4, 8)), np.zeros((4, 8)), sharding="ring")
     with pytest.raises(TypeError, match="comm: expected an mpi4py communicator"):
         moa.ring_attention(np.zeros((4, 8)), np.zeros((4, 8)), np.zeros((4, 8)), comm=3)
+    with pytest.raises(ValueError, match="comm: expected a communicator, got MPI.COMM_NULL"):
+        moa.ring_attention(np.zeros((4, 8)), np.zeros((4, 8)), np.zeros((4, 8)),
+                           comm=MPI.COMM_NULL)

@@ -7,14 +7,14 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
-#include <exception>
 #include <limits>
 #include <memory>
-#include <new>
 #include <optional>
 #include <string>
 #include <type_traits>
 #include <vector>
+
+#include <unistd.h>
 
 #include "kernels/attention_checks.h"
 #include "kernels/attention_offset.h"
@@ -181,7 +181,17 @@ void TurnRing(const Ring& ring, const Tensor& q, const Tensor& k, const Tensor& 
   std::vector<A> part, part_lse;
   std::string error = internal::ErrorOf([&] {
     if (ring.size > 1) {
-      for (auto& b : kv) b.reset(new unsigned char[static_cast<size_t>(kv_bytes(max_nk))]);
+      // K and V viewed with stride 0 can be larger than any memory: multiply with checks, and
+      // refuse more than the machine has before asking for it.
+      int64_t bytes = 0;
+      UserCheck(internal::MulFits(batch * hkv, max_nk, &bytes) &&
+                    internal::MulFits(bytes, (dk + dv) * item, &bytes),
+                "out of memory for the K,V buffers (", max_nk, " key rows overflow 64 bits)");
+      const int64_t memory = static_cast<int64_t>(sysconf(_SC_PHYS_PAGES)) *
+                             static_cast<int64_t>(sysconf(_SC_PAGESIZE));
+      UserCheck(memory <= 0 || bytes <= memory / 2, "out of memory for the K,V buffers (2 x ",
+                bytes, " bytes; this machine has ", memory, ")");
+      for (auto& b : kv) b.reset(new unsigned char[static_cast<size_t>(bytes)]);
       PackBhsd(k, kv[0].get());
       PackBhsd(v, kv[0].get() + batch * hkv * k.sizes[2] * dk * item);
     }

@@ -405,6 +405,21 @@ TEST(RingAttentionTest, BadArgumentsOnOneRankFailEveryRank) {
     EXPECT_NE(message.find("expected zigzag shards of"), std::string::npos) << message;
   }
 
+  // K and V viewed with stride 0 as longer than any memory: an error where their buffers are
+  // sized (an allocation refused, or sizes past 64 bits), never a short buffer. One rank computes
+  // on the views as they are: nothing to size.
+  if (Ranks() > 1) {
+    Tensor endless_k = k.view, endless_v = v.view;
+    for (Tensor* t : {&endless_k, &endless_v}) {
+      t->sizes[2] = int64_t{1} << 55;
+      t->strides = {0, 0, 0, 1};
+    }
+    message = ErrorOnEveryRank([&] {
+      RingAttention(q.view, endless_k, endless_v, out.view, {}, MPI_COMM_WORLD);
+    });
+    EXPECT_NE(message.find("out of memory"), std::string::npos) << message;
+  }
+
   // No communicator (a local check: no collective call).
   try {
     RingAttention(q.view, k.view, v.view, out.view, {}, MPI_COMM_NULL);
