@@ -5,6 +5,7 @@
     d = moa.derive(source)                               # the derivation of a PyTorch spec
     o = moa.run(d, q=q, k=k, v=v)                        # the spec through the ONF interpreter
     out = moa.ring_attention(q_rows, k_rows, v_rows)     # under mpiexec: this rank's shard (mpi4py)
+    out = moa.split_kv_attention(q, k_rows, v_rows)      # under mpiexec: every rank's queries
 
 `attention` has the signature and semantics of torch.nn.functional.scaled_dot_product_attention
 (query (..., L, E), key (..., S, E), value (..., S, Ev); leading dimensions broadcast), runs moa's
@@ -22,7 +23,7 @@ from . import _moa
 from ._moa import SpecError
 
 __version__ = _moa.__version__
-__all__ = ["attention", "ring_attention", "derive", "run", "Derivation", "BFloat16", "bfloat16", "SpecError"]
+__all__ = ["attention", "ring_attention", "split_kv_attention", "derive", "run", "Derivation", "BFloat16", "bfloat16", "SpecError"]
 
 
 class BFloat16:
@@ -307,38 +308,78 @@ def ring_attention(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=F
     any rank raises on every rank (ValueError or TypeError on that rank, ValueError naming it on the
     others), so that no rank is left waiting in the ring.
     """
+    ext, handle, rank = _mpi(comm)
+
+    def make():
+        if sharding not in ("contiguous", "zigzag"):
+            raise ValueError(f"sharding must be 'contiguous' or 'zigzag', got {sharding!r}")
+        return _Call(query, key, value, attn_mask, dropout_p, is_causal, scale, enable_gqa,
+                     causal_alignment, return_lse, num_threads, blocks, kv_splits, mask_keys="own")
+
+    call = _agreed(ext, handle, rank, "moa.ring_attention", make)
+    ext._attention_across_ranks(*call.arguments(), handle, sharding)
+    return call.result()
+
+
+def split_kv_attention(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False,
+                       scale=None, enable_gqa=False, *, comm=None, causal_alignment="top_left",
+                       return_lse=False, num_threads=None, blocks=None, kv_splits=None):
+    """Attention of the same queries on every rank over keys and values spread across the ranks
+    of `comm`: decoding against a KV cache too long for one machine. Collective. Needs mpi4py.
+
+    query (..., L, E) is whole and the same on every rank; rank r's key and value hold a run of
+    the global key rows along dim -2, the ranks in order (any lengths, at least 1 row each).
+    Every rank gets the whole output (and LSE), the same bits on every rank. is_causal compares
+    global positions (causal_alignment="bottom_right": the queries are the sequence's last L
+    rows). attn_mask covers all keys: (..., L, S_total), its last dimension 1 or S_total.
+    Everything else is as in attention. Errors as in ring_attention.
+    """
+    ext, handle, rank = _mpi(comm)
+
+    def make():
+        return _Call(query, key, value, attn_mask, dropout_p, is_causal, scale, enable_gqa,
+                     causal_alignment, return_lse, num_threads, blocks, kv_splits, mask_keys="own")
+
+    call = _agreed(ext, handle, rank, "moa.split_kv_attention", make)
+    ext._attention_across_ranks(*call.arguments(), handle, "split_kv")
+    return call.result()
+
+
+def _mpi(comm):
+    """The extension moa._moa_ring, the communicator's handle (comm default: COMM_WORLD), and
+    this rank; ImportError, TypeError or ValueError before any collective call."""
     try:
         from mpi4py import MPI
     except ImportError:
-        raise ImportError("moa.ring_attention needs mpi4py (Debian: apt-get install python3-mpi4py)") from None
+        raise ImportError("moa: attention across MPI ranks needs mpi4py "
+                          "(Debian: apt-get install python3-mpi4py)") from None
     try:
         from . import _moa_ring
     except ImportError:
-        raise ImportError("moa.ring_attention: this moa was built without MPI "
+        raise ImportError("moa: this moa was built without MPI "
                           "(install libopenmpi-dev and rebuild)") from None
     comm = MPI.COMM_WORLD if comm is None else comm
     if not isinstance(comm, MPI.Comm):
         raise TypeError(f"comm: expected an mpi4py communicator, got {type(comm).__name__}")
     if comm == MPI.COMM_NULL:
         raise ValueError("comm: expected a communicator, got MPI.COMM_NULL")
-    handle = comm.py2f()
+    return _moa_ring, comm.py2f(), comm.Get_rank()
+
+
+def _agreed(ext, handle, rank, entry, make):
+    """make()'s _Call, once every rank has made its own: a TypeError or ValueError on one rank is
+    raised there and, as ValueError naming that rank, on every other, before any rank starts."""
     error, call = None, None
     try:
-        if sharding not in ("contiguous", "zigzag"):
-            raise ValueError(f"sharding must be 'contiguous' or 'zigzag', got {sharding!r}")
-        call = _Call(query, key, value, attn_mask, dropout_p, is_causal, scale, enable_gqa,
-                     causal_alignment, return_lse, num_threads, blocks, kv_splits, mask_keys="own")
+        call = make()
     except (TypeError, ValueError) as e:
         error = e
-    # Every rank learns of a mistake on any rank here, before the ring starts.
-    first = _moa_ring._first_error(
-        handle, "" if error is None else f"moa.ring_attention (rank {comm.Get_rank()}): {error}")
+    first = ext._first_error(handle, "" if error is None else f"{entry} (rank {rank}): {error}")
     if error is not None:
         raise error
     if first:
         raise ValueError(first)
-    _moa_ring._ring_attention(*call.arguments(), handle, sharding == "zigzag")
-    return call.result()
+    return call
 
 
 # ---------------------------------------------------------------------------------------------

@@ -78,6 +78,38 @@ def test_numpy_in_numpy_out():
     assert rel_err(out, want[:, rows]) <= TOL["float32"]
 
 
+@pytest.mark.parametrize("dtype", ["float64", "float32", "bfloat16"])
+@pytest.mark.parametrize("causal", [None, "top_left", "bottom_right"])
+@pytest.mark.parametrize("L", [1, 5])
+def test_split_kv_matches_torch_with_the_same_bits_on_every_rank(dtype, causal, L):
+    S = 61
+    gen = torch.Generator().manual_seed(11)
+    q = tensor((2, 4, L, 16), dtype, gen)
+    k, v = tensor((2, 2, S, 16), dtype, gen), tensor((2, 2, S, 8), dtype, gen)
+    rows = shard_rows(S, "contiguous")
+    out, lse = moa.split_kv_attention(q, k[:, :, rows], v[:, :, rows], enable_gqa=True,
+                                      is_causal=causal is not None, return_lse=True,
+                                      causal_alignment=causal or "top_left")
+    outs = COMM.allgather(out.view(torch.int16).numpy().tobytes() if dtype == "bfloat16"
+                          else out.numpy().tobytes())
+    want, want_lse = reference(q, k, v, causal=causal, gqa=True)
+    assert all(o == outs[0] for o in outs)
+    assert out.shape == (2, 4, L, 8)
+    assert rel_err(out.double(), want) <= TOL[dtype]
+    finite = torch.isfinite(want_lse)
+    assert torch.equal(torch.isfinite(lse), finite)
+    assert rel_err(lse[finite], want_lse[finite]) <= TOL[dtype]
+
+
+@pytest.mark.skipif(RANKS < 2, reason="one rank has no other to disagree with")
+def test_split_kv_needs_the_same_queries_length_on_every_rank():
+    q = np.zeros((2, 5 if RANK == 0 else 4, 8), np.float32)
+    kv = np.zeros((2, 3, 8), np.float32)
+    error, everywhere = raised(lambda: moa.split_kv_attention(q, kv, kv))
+    assert everywhere
+    assert "same seq of 'q' on every rank" in str(error)
+
+
 def raised(call):
     """The exception a collective call raised on this rank, and whether every rank raised."""
     try:

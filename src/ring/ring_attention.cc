@@ -142,7 +142,8 @@ void TurnRing(const internal::Placement& ring, const Tensor& q, const Tensor& k,
   for (size_t a = 0; a < mine.size(); ++a) {
     internal::WriteOut(acc[a].o.data(), internal::Slice(out, 2, mine[a].local, mine[a].rows));
     if (options.lse) {
-      internal::WriteOut(acc[a].lse.data(), internal::Slice(*options.lse, 2, mine[a].local, mine[a].rows));
+      internal::WriteOut(acc[a].lse.data(),
+                         internal::Slice(*options.lse, 2, mine[a].local, mine[a].rows));
     }
   }
 }

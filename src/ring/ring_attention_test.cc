@@ -4,6 +4,7 @@
 // (kernels/attention_test_util.h). Checks between collective calls are EXPECTs, never ASSERTs, so
 // that a failure on one rank cannot leave the others waiting.
 #include "moa/ring_attention.h"
+#include "moa/split_kv_attention.h"
 
 #include <gtest/gtest.h>
 #include <mpi.h>
@@ -106,6 +107,7 @@ struct RingCase {
   bool lse = true;
   std::optional<double> scale;
   bool nan_query = false;  // a NaN in global query row 0 of head 0
+  bool split_kv = false;   // SplitKvAttention: every rank holds all the queries
   int threads = 1;
 };
 
@@ -113,7 +115,7 @@ std::string Describe(const RingCase& c) {
   return std::string(DTypeName(c.dtype)) + "->" + DTypeName(c.out_dtype) + " nq " +
          std::to_string(c.nq) + " nk " + std::to_string(c.nk) + (c.causal ? " causal" : "") +
          (c.bottom_right ? " bottom-right" : "") + (c.q_split == Split::kZigzag ? " zigzag" : "") +
-         " ranks " + std::to_string(Ranks());
+         (c.split_kv ? " split-KV" : "") + " ranks " + std::to_string(Ranks());
 }
 
 double Tolerance(DType d) {
@@ -156,7 +158,11 @@ void CheckRing(const RingCase& c, unsigned seed = 11) {
           }
   }
 
-  const std::vector<int64_t> q_rows = ShardRows(c.nq, c.q_split);
+  std::vector<int64_t> q_rows = ShardRows(c.nq, c.q_split);
+  if (c.split_kv) {
+    q_rows.resize(static_cast<size_t>(c.nq));
+    for (int64_t i = 0; i < c.nq; ++i) q_rows[i] = i;
+  }
   const std::vector<int64_t> k_rows = ShardRows(c.nk, c.k_split);
   const int64_t nq = static_cast<int64_t>(q_rows.size());
   HostTensor out = MakeTensor(c.out_dtype, {c.batch, c.hq, nq, c.dv}, c.layout);
@@ -181,7 +187,12 @@ void CheckRing(const RingCase& c, unsigned seed = 11) {
   const HostTensor v_shard = Rows(v, 2, k_rows, c.layout);
   const RingSharding sharding =
       c.q_split == Split::kZigzag ? RingSharding::kZigzag : RingSharding::kContiguous;
-  RingAttention(q_shard.view, k_shard.view, v_shard.view, out.view, o, MPI_COMM_WORLD, sharding);
+  if (c.split_kv) {
+    SplitKvAttention(q_shard.view, k_shard.view, v_shard.view, out.view, o, MPI_COMM_WORLD);
+  } else {
+    RingAttention(q_shard.view, k_shard.view, v_shard.view, out.view, o, MPI_COMM_WORLD,
+                  sharding);
+  }
 
   const double scale = c.scale ? *c.scale : 1.0 / std::sqrt(static_cast<double>(c.dk));
   const testing_util::Reference ref = testing_util::ReferenceAttention(
@@ -307,14 +318,36 @@ TEST(RingAttentionTest, LargerThanATile) {
     }
 }
 
+// Every rank holds the queries, the keys are spread: decoding against a sharded KV cache.
+TEST(RingAttentionTest, SplitKvForEveryOption) {
+  for (auto [in, out] : kTypes)
+    for (int64_t nq : {1, 3, 17})
+      for (int variant = 0; variant < 5; ++variant) {
+        RingCase c;
+        c.dtype = in, c.out_dtype = out;
+        c.split_kv = true;
+        c.hq = 4, c.hkv = 2;
+        c.nq = nq, c.nk = 100;
+        c.dk = 24, c.dv = 20;
+        c.k_split = Split::kUneven;
+        c.causal = variant == 1 || variant == 2 || variant == 4;
+        c.bottom_right = variant != 2;
+        c.mask = variant >= 3 ? MaskKind::kBool : MaskKind::kNone;
+        c.layout = variant == 3 ? Layout::kStrided : Layout::kBhsd;
+        CheckRing(c);
+      }
+}
+
 TEST(RingAttentionTest, NanQueryGivesItsRowNan) {
-  for (auto [in, out] : kTypes) {
-    RingCase c;
-    c.dtype = in, c.out_dtype = out;
-    c.nan_query = true;
-    c.causal = true;
-    CheckRing(c);
-  }
+  for (auto [in, out] : kTypes)
+    for (bool split_kv : {false, true}) {
+      RingCase c;
+      c.dtype = in, c.out_dtype = out;
+      c.nan_query = true;
+      c.causal = true;
+      c.split_kv = split_kv;
+      CheckRing(c);
+    }
 }
 
 // The message of the moa::Error a collective call threw, "" if none; checks that every rank threw
@@ -418,6 +451,20 @@ TEST(RingAttentionTest, BadArgumentsOnOneRankFailEveryRank) {
       RingAttention(q.view, endless_k, endless_v, out.view, {}, MPI_COMM_WORLD);
     });
     EXPECT_NE(message.find("out of memory"), std::string::npos) << message;
+  }
+
+  // Split-KV with query rows that differ: the last rank one short.
+  if (Ranks() > 1) {
+    HostTensor q4 = MakeTensor(DType::kFloat32, {1, 2, 4, 8}, Layout::kBhsd);
+    HostTensor out4 = MakeTensor(DType::kFloat32, {1, 2, 4, 4}, Layout::kBhsd);
+    testing_util::FillRandom(&q4, &rng, -1, 1);
+    message = ErrorOnEveryRank([&] {
+      SplitKvAttention(on_last ? q4.view : q.view, k.view, v.view,
+                       on_last ? out4.view : out.view, {}, MPI_COMM_WORLD);
+    });
+    EXPECT_NE(message.find("moa::split_kv_attention: expected the same seq of 'q' on every rank"),
+              std::string::npos)
+        << message;
   }
 
   // No communicator (a local check: no collective call).

@@ -24,6 +24,7 @@
 #include "moa/attention.h"
 #include "moa/error.h"
 #include "moa/ring_attention.h"
+#include "moa/split_kv_attention.h"
 #include "ring/agree.h"
 #include "ring/shards.h"
 
@@ -44,6 +45,7 @@ struct RingFlags {
   int threads = 1;  // kernel threads per rank
   double min_time = 1.0;
   bool zigzag = false;
+  bool split_kv = false;  // SplitKvAttention: every rank holds all the queries
   bool baseline = true;
   bool json = false;
 };
@@ -129,8 +131,10 @@ void RunRing(const RingFlags& f) {
                                                             f.dtype + "'");
   const int64_t nk_total = f.n, nq_total = f.nq > 0 ? f.nq : f.n;
   const int64_t kv_heads = f.kv_heads > 0 ? f.kv_heads : f.heads;
-  UserCheck(f.n >= ranks && nq_total >= ranks, "moa ring: --n and --nq: expected at least one row "
-            "per rank (", ranks, " ranks), got n ", f.n, " and nq ", nq_total);
+  UserCheck(f.n >= ranks && (f.split_kv || nq_total >= ranks),
+            "moa ring: --n", f.split_kv ? "" : " and --nq",
+            ": expected at least one row per rank (", ranks, " ranks), got n ", f.n, " and nq ",
+            nq_total);
   UserCheck(f.d > 0 && f.heads > 0 && kv_heads > 0 && f.heads % kv_heads == 0,
             "moa ring: --d, --heads, --kv-heads: expected positive counts with --kv-heads dividing "
             "--heads, got d ", f.d, ", heads ", f.heads, ", kv heads ", kv_heads);
@@ -141,21 +145,29 @@ void RunRing(const RingFlags& f) {
     return f.zigzag ? internal::ZigzagSegments(total, ranks, r)
                     : std::vector<internal::Segment>{internal::EvenChunk(total, ranks, r)};
   };
-  auto rows_of = [&](int64_t total, int r) {
+  // The query rows of rank r: its shard, or all of them (split-KV).
+  auto query_segments = [&](int r) {
+    return f.split_kv ? std::vector<internal::Segment>{{0, 0, nq_total}} : segments(nq_total, r);
+  };
+  auto rows_of = [](const std::vector<internal::Segment>& segs) {
     int64_t rows = 0;
-    for (const internal::Segment& seg : segments(total, r)) rows += seg.rows;
+    for (const internal::Segment& seg : segs) rows += seg.rows;
     return rows;
   };
-  const int64_t nq = rows_of(nq_total, rank), nk = rows_of(nk_total, rank);
+  const int64_t nq = rows_of(query_segments(rank)), nk = rows_of(segments(nk_total, rank));
+  int64_t gathered_rows = 0;  // every rank's query rows, gathered to rank 0 for the check
+  for (int r = 0; r < ranks; ++r) gathered_rows += rows_of(query_segments(r));
   const DType out_dtype = dtype == DType::kBFloat16 ? DType::kFloat32 : dtype;
   const int64_t out_item = DTypeSize(out_dtype);
-  UserCheck(f.heads * nq_total * f.d * out_item <= 0x7fffffff || !f.baseline,
+  UserCheck(!(f.zigzag && f.split_kv), "moa ring: --zigzag shards the queries, which --split-kv "
+            "gives to every rank whole; choose one");
+  UserCheck(f.heads * gathered_rows * f.d * out_item <= 0x7fffffff || !f.baseline,
             "moa ring: the whole output is over 2 GiB, too large to gather for the check; "
             "pass --no-baseline");
   // Memory a rank cannot get fails there alone: every rank learns of it (no rank left waiting).
   std::vector<unsigned char> qb, kb, vb, ob;
   std::string error = internal::ErrorOf([&] {
-    qb = Shard(0, dtype, f.heads, nq_total, segments(nq_total, rank), f.d);
+    qb = Shard(0, dtype, f.heads, nq_total, query_segments(rank), f.d);
     kb = Shard(1, dtype, kv_heads, nk_total, segments(nk_total, rank), f.d);
     vb = Shard(2, dtype, kv_heads, nk_total, segments(nk_total, rank), f.d);
     ob.resize(static_cast<size_t>(f.heads * nq * f.d * out_item));
@@ -176,12 +188,18 @@ void RunRing(const RingFlags& f) {
                        static_cast<double>(f.d) * static_cast<double>(f.heads) *
                        (f.causal && nq_total == nk_total ? 0.5 : 1.0);
   if (rank == 0 && !f.json) {
-    std::cerr << "moa ring: " << ranks << " ranks x " << f.threads << " thread(s), timing the ring"
-              << std::endl;
+    std::cerr << "moa ring: " << ranks << " ranks x " << f.threads << " thread(s), timing "
+              << (f.split_kv ? "split-KV" : "the ring") << std::endl;
   }
   int ring_reps = 0;
   const double ring_s = CollectiveMedian(
-      [&] { RingAttention(q, k, v, o, options, comm, sharding); },
+      [&] {
+        if (f.split_kv) {
+          SplitKvAttention(q, k, v, o, options, comm);
+        } else {
+          RingAttention(q, k, v, o, options, comm, sharding);
+        }
+      },
       [](MPI_Comm c) { MPI_Barrier(c); }, f.min_time, comm, &ring_reps);
   // Each rank's peak resident memory so far (its shards, the ring's buffers, MPI's own), beside
   // the bytes of its shards of q, k, v and out: the largest rank's, on rank 0.
@@ -189,22 +207,24 @@ void RunRing(const RingFlags& f) {
                       static_cast<double>(qb.size() + kb.size() + vb.size() + ob.size()) / 1048576};
   MPI_Allreduce(MPI_IN_PLACE, memory, 2, MPI_DOUBLE, MPI_MAX, comm);
 
-  // The ring's output on rank 0: per head, each rank's rows in rank order.
+  // The ring's output on rank 0: per head, each rank's rows in rank order (split-KV: every
+  // rank's whole output, so that each is checked).
   std::vector<int> counts(ranks), displs(ranks);
   for (int r = 0, at = 0; r < ranks; ++r) {
-    counts[r] = static_cast<int>(rows_of(nq_total, r) * f.d * out_item);
+    counts[r] = static_cast<int>(rows_of(query_segments(r)) * f.d * out_item);
     displs[r] = at;
     at += counts[r];
   }
+  const int64_t head_bytes = gathered_rows * f.d * out_item;
 
   double single_s = 0, difference = -1;
   int single_reps = 0;
   if (f.baseline) {
     std::vector<unsigned char> gathered;
-    if (rank == 0) gathered.resize(static_cast<size_t>(f.heads * nq_total * f.d * out_item));
+    if (rank == 0) gathered.resize(static_cast<size_t>(f.heads * head_bytes));
     for (int64_t h = 0; h < f.heads; ++h) {  // one head at a time: heads are the outer dim
       MPI_Gatherv(ob.data() + h * nq * f.d * out_item, counts[rank], MPI_BYTE,
-                  rank == 0 ? gathered.data() + h * nq_total * f.d * out_item : nullptr,
+                  rank == 0 ? gathered.data() + h * head_bytes : nullptr,
                   counts.data(), displs.data(), MPI_BYTE, 0, comm);
     }
     std::vector<unsigned char> qa, ka, va, oa;
@@ -218,7 +238,7 @@ void RunRing(const RingFlags& f) {
       qa = Shard(0, dtype, f.heads, nq_total, {all_q}, f.d);
       ka = Shard(1, dtype, kv_heads, nk_total, {all_k}, f.d);
       va = Shard(2, dtype, kv_heads, nk_total, {all_k}, f.d);
-      oa.resize(gathered.size());
+      oa.resize(static_cast<size_t>(f.heads * nq_total * f.d * out_item));
       q_all = Tensor::Bhsd(qa.data(), dtype, 1, f.heads, nq_total, f.d);
       k_all = Tensor::Bhsd(ka.data(), dtype, 1, kv_heads, nk_total, f.d);
       v_all = Tensor::Bhsd(va.data(), dtype, 1, kv_heads, nk_total, f.d);
@@ -237,10 +257,10 @@ void RunRing(const RingFlags& f) {
       double diff = 0, norm = 0;
       for (int64_t h = 0; h < f.heads; ++h)
         for (int r = 0; r < ranks; ++r)
-          for (const internal::Segment& seg : segments(nq_total, r))
+          for (const internal::Segment& seg : query_segments(r))
             for (int64_t i = 0; i < seg.rows * f.d; ++i) {
               const size_t ring_at = static_cast<size_t>(
-                  (h * nq_total * f.d * out_item + displs[r]) / out_item + seg.local * f.d + i);
+                  (h * head_bytes + displs[r]) / out_item + seg.local * f.d + i);
               const size_t one_at = static_cast<size_t>((h * nq_total + seg.global) * f.d + i);
               const double want = ElementAt(oa.data(), out_dtype, one_at);
               const double got = ElementAt(gathered.data(), out_dtype, ring_at);
@@ -252,6 +272,7 @@ void RunRing(const RingFlags& f) {
   }
   if (rank != 0) return;
 
+  const char* name = f.split_kv ? "split-KV" : "ring";
   const double tolerance = dtype == DType::kFloat64   ? 1e-12
                            : dtype == DType::kFloat32 ? 1e-5
                                                       : 2e-2;
@@ -265,7 +286,7 @@ void RunRing(const RingFlags& f) {
                          {"sharding", f.zigzag ? "zigzag" : "contiguous"}, {"median_s", s},
                          {"gflops", flops / s / 1e9}, {"reps", reps}});
     };
-    record("ring", ranks, ring_s, ring_reps);
+    record(f.split_kv ? "split_kv" : "ring", ranks, ring_s, ring_reps);
     records.back()["peak_rss_mib"] = memory[0];  // the largest rank's, after the ring's runs
     records.back()["shards_mib"] = memory[1];
     if (f.baseline) {
@@ -279,28 +300,31 @@ void RunRing(const RingFlags& f) {
               << (f.causal ? ", causal (bottom-right)" : "") << "\n";
     std::cout << std::left << std::setw(34) << "path" << std::right << std::setw(12) << "median_s"
               << std::setw(10) << "GFLOP/s" << std::setw(8) << "reps" << "\n";
-    auto row = [&](const std::string& name, double s, int reps) {
-      std::cout << std::left << std::setw(34) << name << std::right << std::setw(12)
+    auto row = [&](const std::string& path, double s, int reps) {
+      std::cout << std::left << std::setw(34) << path << std::right << std::setw(12)
                 << std::setprecision(4) << s << std::setw(10) << std::fixed
                 << std::setprecision(1) << flops / s / 1e9 << std::defaultfloat << std::setw(8)
                 << reps << "\n";
     };
-    row("ring, " + std::to_string(ranks) + " ranks x " + std::to_string(f.threads) + " thread(s)",
+    row(std::string(f.split_kv ? "split-KV, " : "ring, ") + std::to_string(ranks) + " ranks x " +
+            std::to_string(f.threads) + " thread(s)",
         ring_s, ring_reps);
-    std::cout << std::fixed << std::setprecision(1) << "ring memory, largest rank: peak resident "
-              << memory[0] << " MiB, its shards of q, k, v, out " << memory[1] << " MiB\n"
+    std::cout << std::fixed << std::setprecision(1) << name
+              << " memory, largest rank: peak resident " << memory[0]
+              << " MiB, its shards of q, k, v, out " << memory[1] << " MiB\n"
               << std::defaultfloat;
     if (f.baseline) {
       row("fused, 1 process x " + std::to_string(ranks * f.threads) + " thread(s)", single_s,
           single_reps);
-      std::cout << "ring / one process time: " << std::setprecision(3) << ring_s / single_s
-                << "\nring output vs one process: relative max-norm difference " << difference
+      std::cout << name << " / one process time: " << std::setprecision(3) << ring_s / single_s
+                << "\n" << name << " output vs one process: relative max-norm difference "
+                << difference
                 << (difference <= 2 * tolerance ? " (within " : " (OVER ") << 2 * tolerance
                 << ")\n";
     }
   }
-  UserCheck(!f.baseline || difference <= 2 * tolerance,
-            "moa ring: the ring's output differs from one process's by ", difference,
+  UserCheck(!f.baseline || difference <= 2 * tolerance, "moa ring: the ", name,
+            " output differs from one process's by ", difference,
             ", over twice the dtype's tolerance");
 }
 
@@ -320,6 +344,9 @@ void AddRing(CLI::App& app) {
   cmd->add_flag("--causal", f->causal, "causal, bottom-right (top-left when nq = n)");
   cmd->add_flag("--zigzag", f->zigzag,
                 "zigzag shards (chunks r and 2P-1-r of 2P): causal work shared evenly");
+  cmd->add_flag("--split-kv", f->split_kv,
+                "split-KV instead of the ring: every rank holds all the queries, the keys are "
+                "spread (decoding; try --nq 1)");
   cmd->add_option("--threads", f->threads, "kernel threads per rank")->capture_default_str();
   cmd->add_option("--min-time", f->min_time, "seconds of repeats per path")->capture_default_str();
   cmd->add_flag("!--no-baseline", f->baseline,
