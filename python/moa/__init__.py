@@ -136,6 +136,22 @@ def _as_4d(array, lead):
     return full.reshape(*_batch_heads(lead), rows, cols)  # a view where strides allow, else a copy
 
 
+def _check_count(name, x, bound):
+    """None, or an int in [1, bound)."""
+    if x is None:
+        return
+    if not _is_int(x) or x < 1:
+        raise ValueError(f"{name} must be a positive int, got {x!r}")
+    if x >= bound:
+        raise ValueError(f"{name} must be below {bound}, got {x!r}")
+
+
+def _copy_needed(array, broadcast):
+    """Whether the kernels cannot read `array` through its strides: a stride that is not a whole
+    number of elements, or (unless `broadcast`) a stride 0."""
+    return any(s % array.itemsize for s in array.strides) or (not broadcast and 0 in array.strides)
+
+
 def _is_int(x):
     """An integer, Python's or NumPy's, and not a bool (True is no thread count)."""
     return isinstance(x, (int, np.integer)) and not isinstance(x, (bool, np.bool_))
@@ -191,13 +207,13 @@ class _Call:
             raise ValueError(f"dropout_p={dropout_p}: dropout is not implemented; pass dropout_p=0.0")
         if causal_alignment not in ("top_left", "bottom_right"):
             raise ValueError(f"causal_alignment must be 'top_left' or 'bottom_right', got {causal_alignment!r}")
-        if num_threads is not None and (not _is_int(num_threads) or num_threads < 1):
-            raise ValueError(f"num_threads must be a positive int, got {num_threads!r}")
+        # Ranges the extension's int32 / int64 parameters hold: checked here, where an error can
+        # still be agreed across ranks (ring_attention), not in the argument conversion.
+        _check_count("num_threads", num_threads, 2**31)
         if blocks is not None and (not isinstance(blocks, tuple) or len(blocks) != 2
-                                   or not all(_is_int(b) for b in blocks)):
+                                   or not all(_is_int(b) and -2**63 <= b < 2**63 for b in blocks)):
             raise ValueError(f"blocks must be a tuple (block_q, block_k) of ints, got {blocks!r}")
-        if kv_splits is not None and (not _is_int(kv_splits) or kv_splits < 1):
-            raise ValueError(f"kv_splits must be a positive int, got {kv_splits!r}")
+        _check_count("kv_splits", kv_splits, 2**63)
         num_threads, kv_splits = [None if x is None else int(x) for x in (num_threads, kv_splits)]
         blocks = None if blocks is None else (int(blocks[0]), int(blocks[1]))
         self.torch = torch = _torch()
@@ -225,10 +241,11 @@ class _Call:
         else:
             lead_q = lead_kv = _broadcast([ql, kl], ["query", "key"])
         q4, k4, v4 = _as_4d(q.array, lead_q), _as_4d(k.array, lead_kv), _as_4d(v.array, lead_kv)
-        # The kernels read q, k, v through strides but do not broadcast them: materialise a
-        # stride-0 (broadcast) view only when one occurs.
-        k4, v4 = [np.ascontiguousarray(x) if 0 in x.strides else x for x in (k4, v4)]
-        q4 = np.ascontiguousarray(q4) if 0 in q4.strides else q4
+        # The kernels read q, k, v through strides but do not broadcast them, and count strides
+        # in elements: copy a stride-0 (broadcast) view, or one whose strides are not whole
+        # elements (a field of a structured array), only when one occurs.
+        q4, k4, v4 = [np.ascontiguousarray(x) if _copy_needed(x, broadcast=False) else x
+                      for x in (q4, k4, v4)]
 
         mask4, mask_dtype = None, ""
         if attn_mask is not None:
@@ -249,6 +266,7 @@ class _Call:
                     full = full.astype(want)
                 mask_dtype = want
             mask4 = full.reshape(*_batch_heads(lead_q), L, keys)
+            mask4 = np.ascontiguousarray(mask4) if _copy_needed(mask4, broadcast=True) else mask4
 
         self.q, self.lead_q, self.L, self.Ev = q, lead_q, L, v.array.shape[-1]
         out_np = np.uint16 if q.dtype == "bfloat16" else np.dtype(q.dtype)
@@ -305,7 +323,7 @@ def ring_attention(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=F
       sharding: "contiguous" or "zigzag".
 
     Returns this rank's rows of the output (and LSE), as attention returns them. A bad argument on
-    any rank raises on every rank (ValueError or TypeError on that rank, ValueError naming it on the
+    any rank raises on every rank (its own error on that rank, ValueError naming it on the
     others), so that no rank is left waiting in the ring.
     """
     ext, handle, rank = _mpi(comm)
@@ -367,12 +385,12 @@ def _mpi(comm):
 
 
 def _agreed(ext, handle, rank, entry, make):
-    """make()'s _Call, once every rank has made its own: a TypeError or ValueError on one rank is
-    raised there and, as ValueError naming that rank, on every other, before any rank starts."""
+    """make()'s _Call, once every rank has made its own: an error on one rank is raised there
+    and, as ValueError naming that rank, on every other, before any rank starts."""
     error, call = None, None
     try:
         call = make()
-    except (TypeError, ValueError) as e:
+    except Exception as e:  # noqa: BLE001 — any error here must reach the other ranks too
         error = e
     first = ext._first_error(handle, "" if error is None else f"{entry} (rank {rank}): {error}")
     if error is not None:

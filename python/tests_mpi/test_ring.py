@@ -131,6 +131,34 @@ def test_a_bad_argument_on_one_rank_raises_on_every_rank():
         assert f"rank {last}" in str(error)
 
 
+def test_an_out_of_range_count_on_one_rank_raises_on_every_rank():
+    """Checked in Python, before the agreement: the extension's int parameters would refuse it
+    only after, with the other ranks already waiting in the ring."""
+    q = np.zeros((2, 5, 8), np.float32)
+    last = RANKS - 1
+    error, everywhere = raised(lambda: moa.ring_attention(
+        q, q, q, num_threads=2**31 if RANK == last else 1))
+    assert everywhere
+    assert f"num_threads must be below {2**31}" in str(error)
+
+
+def test_a_field_of_a_structured_array_is_read_through_a_copy():
+    """Strides that are not whole elements (a float32 field beside a byte) are copied first, on
+    the one rank that has them, rather than refused there alone."""
+    gen = torch.Generator().manual_seed(2)
+    q, k, v = (tensor((2, 12, 8), "float32", gen) for _ in range(3))
+    rows = shard_rows(12, "contiguous")
+    shard = q[:, rows].numpy()
+    if RANK == 0:
+        packed = np.zeros(shard.shape, dtype=[("a", "f4"), ("b", "u1")])
+        packed["a"] = shard
+        shard = packed["a"]
+        assert shard.strides[-1] == 5
+    out = moa.ring_attention(shard, k[:, rows].numpy(), v[:, rows].numpy())
+    want, _ = reference(q, k, v)
+    assert rel_err(out, want[:, rows]) <= TOL["float32"]
+
+
 @pytest.mark.skipif(RANKS < 2, reason="one rank has no other to disagree with")
 def test_shards_that_disagree_raise_on_every_rank():
     q = np.zeros((2, 5, 8), np.float32)

@@ -113,7 +113,6 @@ int64_t FewQueryRows(DType in) {
 namespace {
 
 constexpr const char* kWho = "moa::attention: ";
-constexpr int64_t kMaxBlock = int64_t{1} << 16;  // keeps the tile arithmetic inside int64
 
 // The bytes of `count` items of `item` bytes each; an Error (as for memory the system refuses)
 // where the product overflows.
@@ -175,9 +174,8 @@ void AttentionWithCausalOffset(const Tensor& q, const Tensor& k, const Tensor& v
   p.causal = options.is_causal;
   p.causal_offset = causal_offset ? *causal_offset
                                   : options.causal_align == CausalAlign::kBottomRight ? nk - nq : 0;
+  CheckOptions(options, kWho);
   p.scale = options.scale ? *options.scale : 1.0 / std::sqrt(static_cast<double>(dk));
-  UserCheck(std::isfinite(p.scale), kWho, "argument 'scale': expected a finite number, got ",
-            p.scale);
 
   if (options.lse) {
     const int64_t sizes[3] = {batch, hq, nq};
@@ -186,18 +184,7 @@ void AttentionWithCausalOffset(const Tensor& q, const Tensor& k, const Tensor& v
     for (int i = 0; i < 3; ++i) p.lse_s[i] = options.lse->strides[i];
   }
 
-  UserCheck(options.num_threads >= 0, kWho,
-            "argument 'num_threads': expected 0 (default) or a positive count, got ",
-            options.num_threads);
   int threads = options.num_threads > 0 ? options.num_threads : DefaultThreadCount();
-  UserCheck(options.block_q >= 0 && options.block_q % kQueryQuantum == 0 &&
-                options.block_q <= kMaxBlock,
-            kWho, "argument 'block_q': expected 0 (from the cost model) or a positive multiple of ",
-            kQueryQuantum, " up to ", kMaxBlock, ", got ", options.block_q);
-  UserCheck(options.block_k >= 0 && options.block_k % 32 == 0 && options.block_k <= kMaxBlock,
-            kWho,
-            "argument 'block_k': expected 0 (from the cost model) or a positive multiple of 32 up "
-            "to ", kMaxBlock, ", got ", options.block_k);
   // Blocks, like the automatic split below, follow the machine's cores, not this call's thread
   // count: the key tile sets the online softmax's rounding and the query block which rows take the
   // few-query path, and results must not depend on the thread count.
@@ -207,9 +194,6 @@ void AttentionWithCausalOffset(const Tensor& q, const Tensor& k, const Tensor& v
           : ChooseBlocks(q.dtype, dk, dv, nq, nk, batch * hq, MachineCores());
   p.bq = options.block_q > 0 ? options.block_q : blocks.bq;
   p.bk = options.block_k > 0 ? options.block_k : blocks.bk;
-  UserCheck(options.kv_splits >= 0, kWho,
-            "argument 'kv_splits': expected 0 (automatic) or a positive count, got ",
-            options.kv_splits);
   const bool naive = options.impl == AttentionImpl::kNaive;
   // A few-query task holds at most kQueryQuantum rows: its bfloat16 Q bits share the K tile,
   // sized for that many (FewQueryTask).

@@ -2,11 +2,13 @@
 #include "kernels/attention_checks.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <limits>
 #include <utility>
 #include <vector>
 
+#include "kernels/attention_problem.h"
 #include "moa/error.h"
 
 namespace moa::internal {
@@ -17,6 +19,7 @@ namespace {
 // the tile arithmetic into a short buffer (a crash where an error was due).
 constexpr int64_t kMaxHeadDim = int64_t{1} << 24;
 constexpr int64_t kMaxScores = int64_t{1} << 62;  // batch x heads x nq x nk
+constexpr int64_t kMaxBlock = int64_t{1} << 16;
 
 // Byte range [lo, hi) that a view can touch, for the overlap check (CheckView has made sure that
 // it fits in 64 bits).
@@ -158,6 +161,25 @@ std::array<int64_t, 4> CheckMask(const Tensor& m, DType q_dtype, const int64_t f
     strides[i] = (src >= 0 && size != 1) ? m.strides[src] : 0;
   }
   return strides;
+}
+
+void CheckOptions(const AttentionOptions& options, const char* who) {
+  UserCheck(!options.scale || std::isfinite(*options.scale), who,
+            "argument 'scale': expected a finite number, got ", options.scale.value_or(0));
+  UserCheck(options.num_threads >= 0, who,
+            "argument 'num_threads': expected 0 (default) or a positive count, got ",
+            options.num_threads);
+  UserCheck(options.block_q >= 0 && options.block_q % kQueryQuantum == 0 &&
+                options.block_q <= kMaxBlock,
+            who, "argument 'block_q': expected 0 (from the cost model) or a positive multiple of ",
+            kQueryQuantum, " up to ", kMaxBlock, ", got ", options.block_q);
+  UserCheck(options.block_k >= 0 && options.block_k % 32 == 0 && options.block_k <= kMaxBlock,
+            who,
+            "argument 'block_k': expected 0 (from the cost model) or a positive multiple of 32 up "
+            "to ", kMaxBlock, ", got ", options.block_k);
+  UserCheck(options.kv_splits >= 0, who,
+            "argument 'kv_splits': expected 0 (automatic) or a positive count, got ",
+            options.kv_splits);
 }
 
 void CheckLse(const Tensor& l, DType q_dtype, const int64_t sizes[3], const Tensor& out,

@@ -48,6 +48,9 @@ void CheckAttentionTensors(const Tensor& q, const Tensor& k, const Tensor& v, co
 // over those four dimensions, 0 where it broadcasts.
 std::array<int64_t, 4> CheckMask(const Tensor& mask, DType q_dtype, const int64_t full[4],
                                  const char* who);
+// The options that stand on their own: scale finite where given, num_threads, block_q, block_k
+// and kv_splits in range.
+void CheckOptions(const AttentionOptions& options, const char* who);
 // A log-sum-exp output of sizes (batch, heads, nq) for q of q_dtype, disjoint from out.
 void CheckLse(const Tensor& lse, DType q_dtype, const int64_t sizes[3], const Tensor& out,
               const char* who);

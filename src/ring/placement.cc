@@ -62,8 +62,13 @@ Placement PlaceCollectively(const char* entry, const Tensor& q, const Tensor& k,
             ": expected MPI to be initialised (MPI_Init) and not finalised");
   UserCheck(comm != MPI_COMM_NULL, entry,
             ": argument 'comm': expected a communicator, got MPI_COMM_NULL");
+  int inter = 0;
+  MPI_Comm_test_inter(comm, &inter);
+  UserCheck(!inter, entry, ": argument 'comm': expected an intracommunicator, got an "
+            "intercommunicator");
   Placement place;
-  place.comm = comm;
+  place.own = DuplicateComm(comm);
+  place.comm = comm = place.own.get();
   MPI_Comm_rank(comm, &place.rank);
   MPI_Comm_size(comm, &place.size);
   place.who = Concat(entry, " (rank ", place.rank, " of ", place.size, "): ");
@@ -75,6 +80,7 @@ Placement PlaceCollectively(const char* entry, const Tensor& q, const Tensor& k,
               "argument 'sharding': expected kContiguous or kZigzag, got ",
               static_cast<int>(sharding));
     CheckAttentionTensors(q, k, v, out, who);
+    CheckOptions(options, who);
     if (options.lse) {
       const int64_t sizes[3] = {q.sizes[0], q.sizes[1], q.sizes[2]};
       CheckLse(*options.lse, q.dtype, sizes, out, who);

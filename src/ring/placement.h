@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -18,8 +19,32 @@
 
 namespace moa::internal {
 
+// A duplicate of the caller's communicator, freed (collectively) with this object: messages and
+// collectives on it cannot match the caller's own, which may be in flight on the original
+// (a ring's receive once took a message the caller had sent with the same tag).
+class DuplicateComm {
+ public:
+  DuplicateComm() = default;
+  explicit DuplicateComm(MPI_Comm original) { MPI_Comm_dup(original, &comm_); }
+  DuplicateComm(DuplicateComm&& other) noexcept : comm_(other.comm_) {
+    other.comm_ = MPI_COMM_NULL;
+  }
+  DuplicateComm& operator=(DuplicateComm&& other) noexcept {
+    std::swap(comm_, other.comm_);
+    return *this;
+  }
+  ~DuplicateComm() {
+    if (comm_ != MPI_COMM_NULL) MPI_Comm_free(&comm_);
+  }
+  MPI_Comm get() const { return comm_; }
+
+ private:
+  MPI_Comm comm_ = MPI_COMM_NULL;
+};
+
 struct Placement {
-  MPI_Comm comm = MPI_COMM_NULL;
+  DuplicateComm own;               // what comm is
+  MPI_Comm comm = MPI_COMM_NULL;  // every message and collective of the call
   int rank = 0, size = 1;
   std::string who;  // "moa::ring_attention (rank r of P): "
   // Each rank's query and key rows as runs of global rows (shards.h), and its key row count.

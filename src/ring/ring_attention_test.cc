@@ -20,6 +20,7 @@
 
 #include "kernels/attention_test_util.h"
 #include "moa/error.h"
+#include "ring/rows.h"
 #include "ring/shards.h"
 
 namespace moa {
@@ -366,6 +367,26 @@ std::string ErrorOnEveryRank(const std::function<void()>& call) {
   return message;
 }
 
+// The ring's messages and collectives run on a duplicate of the caller's communicator: a message
+// the caller has in flight on it, with the tag the ring's first message uses, is neither taken
+// by the ring nor spoilt.
+TEST(RingAttentionTest, CallersMessagesInFlightAreLeftAlone) {
+  const int ranks = Ranks(), rank = Rank();
+  std::vector<double> sent(16, 3.5), received(16, 0);
+  MPI_Request request = MPI_REQUEST_NULL;
+  if (ranks > 1 && rank == 0) {
+    MPI_Isend(sent.data(), 16, MPI_DOUBLE, 1, 0, MPI_COMM_WORLD, &request);
+  }
+  RingCase c;
+  c.dtype = c.out_dtype = DType::kFloat64;
+  CheckRing(c);
+  if (ranks > 1 && rank == 1) {
+    MPI_Recv(received.data(), 16, MPI_DOUBLE, 0, 0, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+    EXPECT_EQ(received, sent);
+  }
+  MPI_Wait(&request, MPI_STATUS_IGNORE);
+}
+
 TEST(RingAttentionTest, BadArgumentsOnOneRankFailEveryRank) {
   const int last = Ranks() - 1;
   const bool on_last = Rank() == last;
@@ -414,7 +435,7 @@ TEST(RingAttentionTest, BadArgumentsOnOneRankFailEveryRank) {
     EXPECT_NE(message.find(std::to_string(6 * Ranks())), std::string::npos) << message;
   }
 
-  // A bad option on the last rank, found by the kernels' own checks on the first step.
+  // A bad option on the last rank, found by the checks before the ring turns.
   message = ErrorOnEveryRank([&] {
     AttentionOptions o;
     if (on_last) o.num_threads = -1;
@@ -451,6 +472,21 @@ TEST(RingAttentionTest, BadArgumentsOnOneRankFailEveryRank) {
       RingAttention(q.view, endless_k, endless_v, out.view, {}, MPI_COMM_WORLD);
     });
     EXPECT_NE(message.find("out of memory"), std::string::npos) << message;
+  }
+
+  // A bad option on a rank that computes nothing: bottom-right causality hides every key from
+  // rank 0's queries (4 query rows and 1 key row per rank), so only the checks up front see it.
+  {
+    using internal::Slice;
+    const Tensor k1 = Slice(k.view, 2, 0, 1), v1 = Slice(v.view, 2, 0, 1);
+    message = ErrorOnEveryRank([&] {
+      AttentionOptions o;
+      o.is_causal = true;
+      o.causal_align = CausalAlign::kBottomRight;
+      if (Rank() == 0) o.block_q = 7, o.block_k = 32;
+      RingAttention(Slice(q.view, 2, 0, 4), k1, v1, Slice(out.view, 2, 0, 4), o, MPI_COMM_WORLD);
+    });
+    EXPECT_NE(message.find("argument 'block_q'"), std::string::npos) << message;
   }
 
   // Split-KV with query rows that differ: the last rank one short.
