@@ -22,8 +22,10 @@
 namespace moa {
 namespace {
 
-// The reduction's operation on rows of [o (dv elements), lse] of type A: inout = inout ⊕ in.
-// MPI hands over the row datatype, whose size gives dv.
+// The reduction's operation on rows of [o (dv elements), lse] of type A: inout = in ⊕ inout, as
+// MPI orders a non-commutative operation (MergePartial gives the same bits either way round; only
+// the grouping of more than two ranks matters, and MPI keeps it in rank order). MPI hands over
+// the row datatype, whose size gives dv.
 template <typename A>
 void MergeRows(void* in, void* inout, int* rows, MPI_Datatype* row_type) {
   int bytes = 0;
@@ -32,7 +34,7 @@ void MergeRows(void* in, void* inout, int* rows, MPI_Datatype* row_type) {
   const A* b = static_cast<const A*>(in);
   A* a = static_cast<A*>(inout);
   for (int64_t r = 0; r < *rows; ++r, a += width, b += width) {
-    internal::MergePartial<A>(1, dv, a, a + dv, b, b + dv);
+    internal::MergePartial<A>(1, dv, a, a + dv, b, b + dv);  // symmetric: = b ⊕ a
   }
 }
 
