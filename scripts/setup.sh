@@ -12,7 +12,7 @@ packages=(
   python3-torch                                  # the float64 oracle
   python3-matplotlib                             # `moa bench --report` plots
   libdnnl-dev                                    # oneDNN: `moa bench`'s unfused peer
-  libopenmpi-dev openmpi-bin python3-mpi4py      # ring attention over MPI (moa_ring, `moa ring`, Python)
+  libopenmpi-dev openmpi-bin python3-mpi4py      # attention over MPI (moa_ring, `moa ring`)
 )
 
 missing=()

@@ -23,9 +23,9 @@ namespace moa {
 namespace {
 
 // The reduction's operation on rows of [o (dv elements), lse] of type A: inout = in ⊕ inout, as
-// MPI orders a non-commutative operation (MergePartial gives the same bits either way round; only
-// the grouping of more than two ranks matters, and MPI keeps it in rank order). MPI hands over
-// the row datatype, whose size gives dv.
+// MPI orders a non-commutative operation: it keeps the ranks' order, though it may group them
+// (MergePartial gives the same bits either way round). MPI hands over the row datatype, whose
+// size gives dv.
 template <typename A>
 void MergeRows(void* in, void* inout, int* rows, MPI_Datatype* row_type) {
   int bytes = 0;

@@ -1,8 +1,8 @@
-// `moa ring`: ring attention over MPI on a generated problem, started by mpiexec
-// (`mpiexec -n 4 moa ring --n 16384`). Each rank generates its shards of one global problem,
-// the ring is timed as a whole (barrier to barrier, median of repeats), and in the same run rank 0
-// times moa::Attention on the whole problem in one process with as many threads as the ring has
-// ranks x threads, whose output checks the ring's, gathered to rank 0.
+// `moa ring`: ring attention (or, with --split-kv, split-KV attention) over MPI on a generated
+// problem, started by mpiexec (`mpiexec -n 4 moa ring --n 16384`). Each rank generates its shards
+// of one global problem, the call is timed as a whole (barrier to barrier, median of repeats), and
+// in the same run rank 0 times moa::Attention on the whole problem in one process with as many
+// threads as the ranks have together, whose output checks every rank's, gathered to rank 0.
 #include <mpi.h>
 
 #include <algorithm>
