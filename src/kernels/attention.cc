@@ -1,6 +1,7 @@
 // moa — runtime attention (stage: kernels, API layer).
 // In: the user's tensors and options. Out: a validated AttentionProblem handed to the kernels.
-// Every user error is found here, once, and reported as moa::Error naming the argument.
+// Every user error is found here, once (with the checks of attention_checks.h), and reported as
+// moa::Error naming the argument.
 #include "moa/attention.h"
 
 #include <algorithm>
@@ -13,9 +14,7 @@
 #include <memory>
 #include <new>
 #include <optional>
-#include <ostream>
 #include <string>
-#include <vector>
 
 #include "kernels/attention_checks.h"
 #include "kernels/attention_offset.h"
