@@ -503,6 +503,18 @@ TEST(RingAttentionTest, BadArgumentsOnOneRankFailEveryRank) {
         << message;
   }
 
+  // An intercommunicator (even ranks against odd ones): refused on every rank, before any call on
+  // it, whose ranks and collectives would mean the other group.
+  if (Ranks() > 1) {
+    MPI_Comm half = MPI_COMM_NULL, inter = MPI_COMM_NULL;
+    MPI_Comm_split(MPI_COMM_WORLD, Rank() % 2, Rank(), &half);
+    MPI_Intercomm_create(half, 0, MPI_COMM_WORLD, Rank() % 2 == 0 ? 1 : 0, 7, &inter);
+    message = ErrorOnEveryRank([&] { RingAttention(q.view, k.view, v.view, out.view, {}, inter); });
+    EXPECT_NE(message.find("expected an intracommunicator"), std::string::npos) << message;
+    MPI_Comm_free(&inter);
+    MPI_Comm_free(&half);
+  }
+
   // No communicator (a local check: no collective call).
   try {
     RingAttention(q.view, k.view, v.view, out.view, {}, MPI_COMM_NULL);
