@@ -55,8 +55,8 @@ std::vector<int64_t> ShardRows(int64_t total, Split split) {
     }
     return rows;
   }
-  std::vector<int64_t> n(p, total / p);
-  for (int64_t r = 0; r < total % p; ++r) ++n[r];
+  std::vector<int64_t> n(p);
+  for (int64_t r = 0; r < p; ++r) n[r] = internal::EvenChunk(total, p, r).rows;
   if (split == Split::kUneven && p > 1) {
     const int64_t spare = n[p - 1] - 1;
     n[p - 1] = 1;

@@ -41,6 +41,12 @@ struct Record {
 // stored there as that dtype.
 double ElementAt(const unsigned char* bytes, DType dtype, size_t i);
 void StoreElement(unsigned char* bytes, DType dtype, size_t i, float x);
+// A --dtype value; `command` ("moa bench") names the command in the error.
+DType ParseDType(const std::string& s, const char* command);
+// How far another path's output may sit from the fused one's: twice what each is tested to
+// against the float64 reference (at n <= 1024), growing as sqrt(n) beyond, as a sum's rounding
+// error does.
+double Tolerance(DType dtype, int64_t n);
 // The process's peak resident memory (VmHWM of /proc/self/status; 0 where unreadable).
 double ProcessHighWaterMib();
 

@@ -55,6 +55,19 @@ void StoreElement(unsigned char* bytes, DType dtype, size_t i, float x) {
   }
 }
 
+DType ParseDType(const std::string& s, const char* command) {
+  if (s == "float64") return DType::kFloat64;
+  if (s == "float32") return DType::kFloat32;
+  if (s == "bfloat16") return DType::kBFloat16;
+  throw Error(std::string(command) + ": --dtype: expected float64, float32 or bfloat16, got '" +
+              s + "'");
+}
+
+double Tolerance(DType dtype, int64_t n) {
+  const double base = dtype == DType::kFloat64 ? 1e-12 : dtype == DType::kFloat32 ? 1e-5 : 2e-2;
+  return 2 * base * std::sqrt(std::max(1.0, static_cast<double>(n) / 1024));
+}
+
 double ProcessHighWaterMib() {
   std::ifstream status("/proc/self/status");
   std::string line;
@@ -112,21 +125,6 @@ std::vector<int64_t> IntList(const std::string& text, const char* flag) {
   return out;
 }
 
-DType ParseDType(const std::string& s) {
-  if (s == "float64") return DType::kFloat64;
-  if (s == "float32") return DType::kFloat32;
-  if (s == "bfloat16") return DType::kBFloat16;
-  throw Error("moa bench: --dtype: expected float64, float32 or bfloat16, got '" + s + "'");
-}
-
-// How far an unfused path's output may sit from the fused one's: twice what each is tested to
-// against the float64 reference (at n <= 1024), growing as sqrt(n) beyond, as a sum's rounding
-// error does.
-double Tolerance(DType dtype, int64_t n) {
-  const double base = dtype == DType::kFloat64 ? 1e-12 : dtype == DType::kFloat32 ? 1e-5 : 2e-2;
-  return 2 * base * std::sqrt(std::max(1.0, static_cast<double>(n) / 1024));
-}
-
 // Max-norm of (a - b) over max-norm of b, for two outputs of one dtype.
 double RelativeDifference(const std::vector<unsigned char>& a, const std::vector<unsigned char>& b,
                           DType dtype) {
@@ -181,7 +179,7 @@ void RunBench(const BenchFlags& flags) {
   const std::vector<int64_t> ds = IntList(flags.d, "--d");
   const std::vector<int64_t> thread_counts = IntList(flags.threads, "--threads");
   std::vector<DType> dtypes;
-  for (const auto& s : SplitList(flags.dtype, "--dtype")) dtypes.push_back(ParseDType(s));
+  for (const auto& s : SplitList(flags.dtype, "--dtype")) dtypes.push_back(ParseDType(s, "moa bench"));
   const std::string peer_name = PeerName();
   // Fused first at every point: the other paths' outputs are checked against its output.
   std::vector<std::string> impls = SplitList(flags.impl, "--impl");

@@ -123,12 +123,7 @@ void RunRing(const RingFlags& f) {
   int rank = 0, ranks = 1;
   MPI_Comm_rank(comm, &rank);
   MPI_Comm_size(comm, &ranks);
-  const DType dtype = f.dtype == "float64"    ? DType::kFloat64
-                      : f.dtype == "float32"  ? DType::kFloat32
-                      : f.dtype == "bfloat16" ? DType::kBFloat16
-                                              : throw Error("moa ring: --dtype: expected float64, "
-                                                            "float32 or bfloat16, got '" +
-                                                            f.dtype + "'");
+  const DType dtype = ParseDType(f.dtype, "moa ring");
   const int64_t nk_total = f.n, nq_total = f.nq > 0 ? f.nq : f.n;
   const int64_t kv_heads = f.kv_heads > 0 ? f.kv_heads : f.heads;
   UserCheck(f.n >= ranks && (f.split_kv || nq_total >= ranks),
@@ -273,9 +268,7 @@ void RunRing(const RingFlags& f) {
   if (rank != 0) return;
 
   const char* name = f.split_kv ? "split-KV" : "ring";
-  const double tolerance = dtype == DType::kFloat64   ? 1e-12
-                           : dtype == DType::kFloat32 ? 1e-5
-                                                      : 2e-2;
+  const double tolerance = Tolerance(dtype, nk_total);
   if (f.json) {
     nlohmann::json records = nlohmann::json::array();
     auto record = [&](const char* impl, int processes, double s, int reps) {
@@ -319,13 +312,13 @@ void RunRing(const RingFlags& f) {
       std::cout << name << " / one process time: " << std::setprecision(3) << ring_s / single_s
                 << "\n" << name << " output vs one process: relative max-norm difference "
                 << difference
-                << (difference <= 2 * tolerance ? " (within " : " (OVER ") << 2 * tolerance
+                << (difference <= tolerance ? " (within " : " (OVER ") << tolerance
                 << ")\n";
     }
   }
-  UserCheck(!f.baseline || difference <= 2 * tolerance, "moa ring: the ", name,
-            " output differs from one process's by ", difference,
-            ", over twice the dtype's tolerance");
+  UserCheck(!f.baseline || difference <= tolerance, "moa ring: the ", name,
+            " output differs from one process's by ", difference, ", over the tolerance ",
+            tolerance);
 }
 
 }  // namespace
