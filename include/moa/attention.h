@@ -88,10 +88,13 @@ struct AttentionOptions {
 // out = softmax(q k^T * scale + mask) v for every (batch, head). Shapes: q (B, Hq, nq, dk),
 // k (B, Hkv, nk, dk), v (B, Hkv, nk, dv), out (B, Hq, nq, dv) with Hq a multiple of Hkv (GQA:
 // query head h reads key/value head h / (Hq / Hkv), without copies). q, k, v share one dtype; out
-// has it too, or float32 when q is bfloat16. out must not overlap the inputs. A fully masked row
-// gives 0 (LSE -inf); NaN inputs give NaN where PyTorch's would (a NaN in q or in a key row a
-// query sees: that row and its LSE; in a value row: the columns it reaches). Throws moa::Error on
-// invalid arguments.
+// has it too, or float32 when q is bfloat16. out and lse must not overlap q, k, v or the mask.
+// A row is fully masked only where every key is hidden (bool mask false, causal, or a score of
+// -inf): it gives 0 (LSE -inf). Scores of any finite magnitude (a mask row of the dtype's lowest
+// value, a huge scale) give the softmax PyTorch gives in the same dtype, and v up to the dtype's
+// largest value does not overflow the weighted sum. NaN inputs give NaN where PyTorch's would (a
+// NaN in q or in a key row a query sees: that row and its LSE; in a value row: the columns it
+// reaches; a +inf score: its row). Throws moa::Error on invalid arguments.
 void Attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& out,
                const AttentionOptions& options = {});
 

@@ -182,6 +182,8 @@ void AttentionWithCausalOffset(const Tensor& q, const Tensor& k, const Tensor& v
     p.lse = options.lse->data;
     for (int i = 0; i < 3; ++i) p.lse_s[i] = options.lse->strides[i];
   }
+  CheckReadsDisjointFromWrites(q, k, v, options.mask ? &*options.mask : nullptr, out,
+                               options.lse ? &*options.lse : nullptr, kWho);
 
   int threads = options.num_threads > 0 ? options.num_threads : DefaultThreadCount();
   // Blocks, like the automatic split below, follow the machine's cores, not this call's thread

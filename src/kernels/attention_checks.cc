@@ -196,4 +196,20 @@ void CheckLse(const Tensor& l, DType q_dtype, const int64_t sizes[3], const Tens
             "argument 'lse': expected memory disjoint from 'out', got overlapping ranges");
 }
 
+void CheckReadsDisjointFromWrites(const Tensor& q, const Tensor& k, const Tensor& v,
+                                  const Tensor* mask, const Tensor& out, const Tensor* lse,
+                                  const char* who) {
+  const std::pair<const Tensor*, const char*> reads[] = {{&q, "q"}, {&k, "k"}, {&v, "v"},
+                                                         {mask, "mask"}};
+  const std::pair<const Tensor*, const char*> writes[] = {{&out, "out"}, {lse, "lse"}};
+  for (const auto& [in, in_name] : reads) {
+    for (const auto& [written, out_name] : writes) {
+      if (in == nullptr || written == nullptr) continue;
+      UserCheck(!Overlaps(*in, *written), who, "argument '", in_name,
+                "': expected memory disjoint from the output '", out_name,
+                "', got overlapping ranges");
+    }
+  }
+}
+
 }  // namespace moa::internal

@@ -54,5 +54,11 @@ void CheckOptions(const AttentionOptions& options, const char* who);
 // A log-sum-exp output of sizes (batch, heads, nq) for q of q_dtype, disjoint from out.
 void CheckLse(const Tensor& lse, DType q_dtype, const int64_t sizes[3], const Tensor& out,
               const char* who);
+// Every tensor the kernels read while they write (q, k, v, the mask where given) disjoint from
+// every one they write (out, lse where given): a mask that shared memory with out was read after
+// the kernels had overwritten it, a different answer with no error. Needs the views checked.
+void CheckReadsDisjointFromWrites(const Tensor& q, const Tensor& k, const Tensor& v,
+                                  const Tensor* mask, const Tensor& out, const Tensor* lse,
+                                  const char* who);
 
 }  // namespace moa::internal

@@ -227,5 +227,48 @@ TEST(AttentionCApiTest, ErrorsBecomeStatusAndMessage) {
   EXPECT_EQ(moa_attention(&q, &k, &v, &out, &o), MOA_OK) << moa_last_error();
 }
 
+// Aliasing, the class: each tensor read while the outputs are written (q, k, v, an additive mask)
+// placed over each output (out, lse), through the C++ API and the C ABI, is refused with an error
+// naming both. A mask over out was once accepted and read after the kernels had overwritten it.
+TEST(AttentionErrorsTest, EveryInputDisjointFromEveryOutput) {
+  const char* const inputs[] = {"q", "k", "v", "mask"};
+  const char* const outputs[] = {"out", "lse"};
+  for (const char* input : inputs)
+    for (const char* output : outputs) {
+      SCOPED_TRACE(std::string(input) + " over " + output);
+      Args a;
+      std::vector<float> mask(2 * 4 * 5 * 6, 0.0f);
+      a.options.mask = Tensor::Bhsd(mask.data(), DType::kFloat32, 2, 4, 5, 6);
+      a.options.lse = Tensor::Lse(a.ld.data(), DType::kFloat32, 2, 4, 5);
+      // The input's view keeps its sizes; its first elements move onto the output's memory
+      // (out holds 120 floats and lse 40: every input's view is at least that long).
+      Tensor& in = input[0] == 'q' ? a.q : input[0] == 'k' ? a.k : input[0] == 'v' ? a.v
+                                                                                    : *a.options.mask;
+      std::vector<float> arena(in.NumElements() + 256, 0.25f);
+      in.data = arena.data();
+      Tensor& written = output[0] == 'o' ? a.out : *a.options.lse;
+      written.data = arena.data() + 7;
+      try {
+        a.Run();
+        ADD_FAILURE() << "no error";
+      } catch (const Error& e) {
+        const std::string what = e.what();
+        EXPECT_NE(what.find(std::string("'") + input + "'"), std::string::npos) << what;
+        EXPECT_NE(what.find(std::string("'") + output + "'"), std::string::npos) << what;
+        EXPECT_NE(what.find("disjoint"), std::string::npos) << what;
+      }
+      const moa_tensor q = ToC(a.q), k = ToC(a.k), v = ToC(a.v), out = ToC(a.out);
+      const moa_tensor c_mask = ToC(*a.options.mask), lse = ToC(*a.options.lse);
+      moa_attention_options o;
+      moa_attention_options_init(&o);
+      o.mask = &c_mask;
+      o.lse = &lse;
+      EXPECT_EQ(moa_attention(&q, &k, &v, &out, &o), MOA_INVALID_ARGUMENT);
+      const std::string message = moa_last_error();
+      EXPECT_NE(message.find(std::string("'") + input + "'"), std::string::npos) << message;
+      EXPECT_NE(message.find(std::string("'") + output + "'"), std::string::npos) << message;
+    }
+}
+
 }  // namespace
 }  // namespace moa

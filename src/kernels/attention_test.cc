@@ -21,6 +21,7 @@
 #include "kernels/attention_problem.h"
 #include "kernels/attention_test_util.h"
 #include "kernels/cpu/bf16_dot.h"
+#include "kernels/kernel_path_test_util.h"
 #include "kernels/machine.h"
 #include "moa/attention.h"
 #include "moa/error.h"
@@ -214,24 +215,8 @@ Case Typed(Case c, std::pair<DType, DType> t) {
   return c;
 }
 
-// For its scope, the kernels' dispatch restricted to one SIMD target, and bfloat16 on one GEMM
-// path (kAmxModel: the AMX kernels on the tile unit's scalar model, which needs AVX512-BF16).
-constexpr int kAmxModel = -1;
-class ScopedKernelPath {
- public:
-  ScopedKernelPath(int64_t target, int bf16_path) {
-    hwy::SetSupportedTargetsForTest(target);
-    internal::SetBf16PathForTest(bf16_path == kAmxModel ? internal::kBf16Auto : bf16_path);
-    internal::SetAmxEmulationForTest(bf16_path == kAmxModel);
-  }
-  ~ScopedKernelPath() {
-    internal::SetBf16PathForTest(internal::kBf16Auto);
-    internal::SetAmxEmulationForTest(false);
-    hwy::SetSupportedTargetsForTest(0);
-  }
-  ScopedKernelPath(const ScopedKernelPath&) = delete;
-  ScopedKernelPath& operator=(const ScopedKernelPath&) = delete;
-};
+using testing_util::kAmxModel;
+using testing_util::ScopedKernelPath;
 
 TEST(AttentionTest, LayoutsForEveryDtype) {
   for (auto t : AllTypes())

@@ -80,5 +80,48 @@ TEST(MergePartialTest, IdentityAndNan) {
   EXPECT_TRUE(std::isnan(lse[3]) && std::isnan(lse[4]));
 }
 
+// Partials at the ends of the dtype's range (issue 21, class 1): LSEs of 1e30 and of the dtype's
+// largest and lowest values (a block of scores near the range, or masked with finfo.min), LSEs
+// that differ by less than their ulp or by far more than e^88, outputs near the largest value,
+// and a +inf LSE (+inf scores, whose rows are NaN). Each merge is finite where the attention over
+// both blocks is, and equals it.
+template <typename A>
+void CheckExtremeLses() {
+  const A inf = std::numeric_limits<A>::infinity();
+  const A big = std::numeric_limits<A>::max(), low = std::numeric_limits<A>::lowest();
+  const A near_max = big / 64 * 63;
+  struct Row {
+    A l, l_b, o, o_b;  // the partials: lse and a one-element output each
+    A want_o, want_l;  // the merge (NaN: NaN)
+  };
+  const A nan = std::numeric_limits<A>::quiet_NaN();
+  const A e1 = A(1e30), step = std::nextafter(e1, inf) - e1;  // adjacent values: weights e^-ulp
+  const Row rows[] = {
+      {e1, e1, 2, 4, 3, e1},                        // equal huge LSEs: half each
+      {e1, e1 + step * 100, 2, 4, 4, e1 + step * 100},  // e^(-100 ulp) = 0: the larger alone
+      {big, low, 2, 4, 2, big},                     // differ by more than the range: no overflow
+      {low, low, 2, 4, 3, low},                     // two blocks masked with finfo.min
+      {low, -inf, 2, 4, 2, low},                    // and the identity
+      {A(0), A(0), near_max, near_max, near_max, A(std::log(2.0))},  // outputs near the largest
+      {A(0), A(0), near_max, -near_max, 0, A(std::log(2.0))},
+      {inf, A(1), 2, 4, nan, nan},  // a +inf score: NaN
+  };
+  for (const Row& r : rows) {
+    A o = r.o, l = r.l;
+    MergePartial<A>(1, 1, &o, &l, &r.o_b, &r.l_b);
+    SCOPED_TRACE(::testing::Message() << "lse " << r.l << " and " << r.l_b);
+    if (std::isnan(r.want_o)) {
+      EXPECT_TRUE(std::isnan(o) && std::isnan(l)) << o << " " << l;
+      continue;
+    }
+    EXPECT_TRUE(std::isfinite(o) && std::isfinite(l)) << o << " " << l;
+    EXPECT_NEAR(o, r.want_o, std::fabs(r.want_o) * A(1e-6));
+    EXPECT_NEAR(l, r.want_l, std::fabs(r.want_l) * A(1e-6));
+  }
+}
+
+TEST(MergePartialTest, ExtremeLsesFloat32) { CheckExtremeLses<float>(); }
+TEST(MergePartialTest, ExtremeLsesFloat64) { CheckExtremeLses<double>(); }
+
 }  // namespace
 }  // namespace moa::internal

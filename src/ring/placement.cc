@@ -85,6 +85,8 @@ Placement PlaceCollectively(const char* entry, const Tensor& q, const Tensor& k,
       const int64_t sizes[3] = {q.sizes[0], q.sizes[1], q.sizes[2]};
       CheckLse(*options.lse, q.dtype, sizes, out, who);
     }
+    CheckReadsDisjointFromWrites(q, k, v, nullptr, out, options.lse ? &*options.lse : nullptr,
+                                 who);
   });
   AgreeOnErrors(comm, error);
   const std::vector<int64_t> mine = LocalFields(q, k, v, out, options, sharding);
@@ -141,6 +143,8 @@ Placement PlaceCollectively(const char* entry, const Tensor& q, const Tensor& k,
     error = ErrorOf([&] {
       const int64_t full[4] = {q.sizes[0], q.sizes[1], q.sizes[2], place.nk_total};
       CheckMask(*options.mask, q.dtype, full, who);
+      CheckReadsDisjointFromWrites(q, k, v, &*options.mask, out,
+                                   options.lse ? &*options.lse : nullptr, who);
     });
     AgreeOnErrors(comm, error);
   }

@@ -20,8 +20,12 @@
 #include "kernels/cpu/bf16_dot.h"
 #include "kernels/pow2_poly.h"
 
+#if defined(__clang__)  // clang has no GCC target pragma (the fuzz preset builds with clang)
+#pragma clang attribute push(__attribute__((target("amx-tile,amx-bf16,avx512f,avx512bw,avx512bf16"))), apply_to = function)
+#else
 #pragma GCC push_options
 #pragma GCC target("amx-tile,amx-bf16,avx512f,avx512bw,avx512bf16")
+#endif
 // GCC 12's unmasked AVX-512 intrinsics pass _mm512_undefined_ps() (`__m512 __Y = __Y;`) as the
 // masked-off source, which sanitizer builds report as maybe-uninitialized: a false positive.
 #pragma GCC diagnostic push
@@ -47,10 +51,17 @@ inline __m512 Pow2(__m512 t) {
   return _mm512_scalef_ps(poly, n);
 }
 
+// Softmax references (natural-log units) below which the exponent is one FMA, as the Highway
+// path's kFmaReferenceLimit: past it the rounding of reference x log2(e) grows with the
+// magnitude, and the exponent is formed from the exact difference (scale x - reference) instead.
+constexpr float kFmaReferenceLimit = 32768.0f;
+
 // One chunk's softmax reference, from its row-maximum pass to its exp pass.
 struct ChunkReference {
-  __m512 ref2[2];   // the reference times log2(e), per 16-query vector
-  __m512 alpha[2];  // e^(m_old - reference): the factor z and O^T took (1 where it did not move)
+  __m512 ref2[2];       // the reference times log2(e) plus the shift, per 16-query vector
+  __m512 reference[2];  // the reference itself
+  bool fma[2];          // every reference of the vector below kFmaReferenceLimit
+  __m512 alpha[2];      // e^(m_old - reference): the factor z and O^T took (1 where not moved)
 };
 
 // The exp pass of one chunk: pair row r of P^T (keys 2r, 2r + 1 of every query, rounded to
@@ -59,7 +70,9 @@ struct ChunkReference {
 struct ExpPass {
   float* s;
   int64_t keys;
+  __m512 scale;
   __m512 scale2;  // scale * log2(e)
+  __m512 shift;   // AmxFlashTile::pow2_shift
   ChunkReference ref;
   __m512 sum[2];
   int64_t next = 0;
@@ -68,15 +81,18 @@ struct ExpPass {
     // Lane 2i of the result takes bfloat16 lane i of e0, lane 2i + 1 lane i of e1.
     const __m512i interleave = _mm512_loadu_si512(kPairInterleave);
     const int64_t r = next++, j = 2 * r;
+    const __m512 log2e = _mm512_set1_ps(kLog2e);
     for (int v = 0; v < 2; ++v) {
+      auto exponent = [&](const float* x) {
+        return ref.fma[v] ? _mm512_fmsub_ps(_mm512_load_ps(x), scale2, ref.ref2[v])
+                          : _mm512_fmsub_ps(_mm512_sub_ps(_mm512_mul_ps(_mm512_load_ps(x), scale),
+                                                          ref.reference[v]),
+                                            log2e, shift);
+      };
       const __m512 e0 =
-          j < keys ? Pow2(_mm512_fmsub_ps(_mm512_load_ps(s + j * kAmxChunk + 16 * v), scale2,
-                                          ref.ref2[v]))
-                   : _mm512_setzero_ps();
-      const __m512 e1 = j + 1 < keys ? Pow2(_mm512_fmsub_ps(
-                                           _mm512_load_ps(s + (j + 1) * kAmxChunk + 16 * v),
-                                           scale2, ref.ref2[v]))
-                                     : _mm512_setzero_ps();
+          j < keys ? Pow2(exponent(s + j * kAmxChunk + 16 * v)) : _mm512_setzero_ps();
+      const __m512 e1 =
+          j + 1 < keys ? Pow2(exponent(s + (j + 1) * kAmxChunk + 16 * v)) : _mm512_setzero_ps();
       sum[v] = _mm512_add_ps(sum[v], _mm512_add_ps(e0, e1));
       const __m512i pairs = _mm512_permutexvar_epi16(
           interleave, reinterpret_cast<__m512i>(_mm512_cvtne2ps_pbh(e1, e0)));
@@ -204,7 +220,10 @@ inline ChunkReference MoveReference(const AmxFlashTile& a, int64_t c, const __m5
     if (!moved) mx = m_old;
     const __m512 reference =
         _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(mx, neg_inf, _CMP_NEQ_UQ), mx);
-    ref.ref2[v] = _mm512_mul_ps(reference, log2e);
+    ref.reference[v] = reference;
+    ref.ref2[v] = _mm512_fmadd_ps(reference, log2e, _mm512_set1_ps(a.pow2_shift));
+    ref.fma[v] = _mm512_cmp_ps_mask(_mm512_abs_ps(reference), _mm512_set1_ps(kFmaReferenceLimit),
+                                    _CMP_LT_OQ) == 0xffff;
     ref.alpha[v] = _mm512_set1_ps(1.0f);
     if (moved) {
       ref.alpha[v] = Pow2(_mm512_mul_ps(_mm512_sub_ps(m_old, reference), log2e));
@@ -236,8 +255,13 @@ void AmxFlashKeyTile(const AmxFlashTile& a) {
   // Step c: scores of chunk c, exp of chunk c - 1, P.V of chunk c - 2, row maxima of chunk c.
   for (int64_t c = 0; c <= a.chunks + 1; ++c) {
     const bool score = c < a.chunks, exp = c >= 1 && c <= a.chunks, pv = c >= 2;
-    ExpPass exp_pass{exp ? buffer(c - 1) : nullptr, a.keys, _mm512_set1_ps(a.scale * kLog2e),
-                     pending, {_mm512_setzero_ps(), _mm512_setzero_ps()}};
+    ExpPass exp_pass{exp ? buffer(c - 1) : nullptr,
+                     a.keys,
+                     _mm512_set1_ps(a.scale),
+                     _mm512_set1_ps(a.scale * kLog2e),
+                     _mm512_set1_ps(a.pow2_shift),
+                     pending,
+                     {_mm512_setzero_ps(), _mm512_setzero_ps()}};
     Interleave<ExpPass> exp_first(exp_pass, exp ? exp_with_score : 0, score_tdps);
     if (score) ScoreChunk(a, keys32, a.qpairs + c * (a.dkp / 2) * kAmxChunk, buffer(c), exp_first);
     exp_first.Finish();
@@ -269,7 +293,11 @@ void AmxFlashKeyTile(const AmxFlashTile& a) {
 }  // namespace moa::internal::MOA_AMX_IMPL
 
 #pragma GCC diagnostic pop
+#if defined(__clang__)
+#pragma clang attribute pop
+#else
 #pragma GCC pop_options
+#endif
 
 #else  // no AMX on this platform or build: never available, never called.
 

@@ -35,6 +35,9 @@ struct AmxFlashTile {
   float* z = nullptr;
   float scale = 1;  // applied to the raw scores; must be > 0 (it commutes with max)
   float rescale_slack = 8;  // natural-log units a maximum may rise before O^T is rescaled
+  // Subtracted from every probability's base-2 exponent (Kernel::pow2_shift): O^T stays finite
+  // for V up to the bfloat16 maximum.
+  float pow2_shift = 0;
   // 3 * RoundUp(keys, 32) * 32 floats, 64-byte aligned: S^T / P^T of three chunks in flight.
   float* scratch = nullptr;
 };

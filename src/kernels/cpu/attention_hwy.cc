@@ -41,6 +41,7 @@
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -76,6 +77,12 @@ constexpr int64_t kDecodeRows = 4;
 // The longest value row (bytes) a few-query group's P V reads in two passes (FewQueryGroup).
 constexpr int64_t kTwoPassRowBytes = 512;
 constexpr double kLog2e = 1.44269504088896340736;  // e^x = 2^(x log2(e)), the softmax's Pow2
+// Softmax references (natural-log units) below which the exponent is one FMA,
+// x s log2(e) - ref log2(e): the rounding of ref log2(e), at most ulp(2^16) / 2 = 2^-8 (float32),
+// moves every probability of the query by the same factor, which the division by z cancels. Past
+// it that error grows with the magnitude (hundreds at 1e10, so 2^t overflowed or vanished: NaN or
+// zero rows) and the exponent is formed as (x s - ref) log2(e), exactly 0 for the maximum.
+constexpr double kFmaReferenceLimit = 32768.0;
 
 // Element access: bfloat16 travels as its 16 bits (uint16_t).
 template <typename A>
@@ -192,6 +199,12 @@ struct Kernel {
   bool bf16_decode;
   int64_t npairs;  // pair rows of Q: (dk + 1) / 2, or dkp / 2 with AMX
   bool k_direct_pairs;
+  // Every probability is taken times 2^-pow2_shift (subtracted from the exponent, which costs no
+  // instruction), so that O, which sums up to e^kRescaleSlack x nk of them times V, stays finite
+  // for V up to the dtype's largest value; z takes the same factor, so O / z is unchanged, and
+  // the LSE adds it back (Lse). 2^pow2_shift > e^kRescaleSlack nk; probabilities under
+  // 2^(pow2_shift - 126) of the maximum's (float32) flush to 0, far below float32 rounding.
+  int pow2_shift;
 
   explicit Kernel(const AttentionProblem& problem)
       : p(problem),
@@ -208,8 +221,16 @@ struct Kernel {
         bf16_decode(kBf16DotCompiled && lanes == 16 && problem.bf16_path != kBf16Float32 &&
                     problem.ks[3] == 1 && problem.vs[3] == 1 && CpuHasAvx512Bf16()),
         npairs(amx ? t.dkp / 2 : (problem.dk + 1) / 2),
-        k_direct_pairs(problem.ks[3] == 1 && problem.dk % (amx ? 32 : 2) == 0) {
+        k_direct_pairs(problem.ks[3] == 1 && problem.dk % (amx ? 32 : 2) == 0),
+        pow2_shift(12 + static_cast<int>(std::bit_width(static_cast<uint64_t>(problem.nk)))) {
+    static_assert(kRescaleSlack <= 8.0, "pow2_shift assumes e^kRescaleSlack < 2^12");
     if (amx) bf16_dot = false;
+  }
+
+  // The log-sum-exp of a row from its reference m and its sum z (both as the online softmax
+  // keeps them, z times 2^-pow2_shift): -inf where no key was seen.
+  A Lse(A m, A z) const {
+    return z != 0 ? m + std::log(std::ldexp(z, pow2_shift)) : -std::numeric_limits<A>::infinity();
   }
 
   // --- bfloat16 pair layout (used only when bf16_dot, which implies A = float) ---
@@ -362,6 +383,7 @@ struct Kernel {
       a.z = AsFloat(z);
       a.scale = static_cast<float>(p.scale);
       a.rescale_slack = static_cast<float>(kRescaleSlack);
+      a.pow2_shift = static_cast<float>(pow2_shift);
       a.scratch = AsFloat(sc);
       AmxFlashKeyTile(a);
       return;
@@ -624,15 +646,17 @@ struct Kernel {
   // score_scale (> 0; 1 when the scores are already scaled). A query whose scores are all masked
   // so far keeps m = -inf and uses 0 as reference: exp(-inf - 0) = 0, not NaN. With to_pairs the
   // probabilities are written as bfloat16 pair rows in place (pair row j/2 over float row j/2,
-  // which this column has already consumed), saving a pass over the tile.
+  // which this column has already consumed), saving a pass over the tile. P^T, z and O^T carry
+  // the factor 2^-pow2_shift.
   void OnlineSoftmax(A* st, int64_t lds, int64_t cols, int64_t rows_pad, A* m, A* z, A* ot,
                      int64_t ldo, bool rescale, A score_scale = A(1), bool to_pairs = false) const {
     const auto neg_inf = hn::Set(d, -std::numeric_limits<A>::infinity());
     const auto vscale = hn::Set(d, score_scale);
-    // exp(s x - ref) = 2^(s log2(e) x - ref log2(e)): one FMA, then Pow2.
     const auto log2e = hn::Set(d, A(kLog2e));
     const auto vscale2 = hn::Set(d, score_scale * A(kLog2e));
     const auto slack = hn::Set(d, A(kRescaleSlack));
+    const auto shift = hn::Set(d, static_cast<A>(pow2_shift));
+    const auto fma_limit = hn::Set(d, A(kFmaReferenceLimit));
     for (int64_t i = 0; i < rows_pad; i += lanes) {
       const auto m_old = hn::Load(d, m + i);
       auto raw = neg_inf;
@@ -647,23 +671,39 @@ struct Kernel {
         moved = false;
       }
       const auto ref = hn::IfThenZeroElse(hn::Eq(mx, neg_inf), mx);
-      const auto ref2 = hn::Mul(ref, log2e);
+      // exp(s x - ref) 2^-shift = 2^t. Where every reference of the vector is small, t is one FMA,
+      // s log2(e) x - (ref log2(e) + shift); else (s x - ref) log2(e) - shift, from the same
+      // rounded s x the maximum was taken over (kFmaReferenceLimit).
+      const auto ref2 = hn::MulAdd(ref, log2e, shift);
       auto sum = hn::Zero(d);
-      if (to_pairs) {
-        for (int64_t j = 0; j < cols; j += 2) {
-          const auto e0 = Pow2(d, hn::MulSub(hn::Load(d, st + j * lds + i), vscale2, ref2));
-          const auto e1 = j + 1 < cols
-                              ? Pow2(d, hn::MulSub(hn::Load(d, st + (j + 1) * lds + i), vscale2, ref2))
-                              : hn::Zero(d);
-          sum = hn::Add(sum, hn::Add(e0, e1));
-          hn::Store(PackPair(e0, e1), d, st + (j / 2) * lds + i);
+      auto exp_pass = [&](auto fma_tag) {
+        auto exponent = [&](hn::Vec<decltype(d)> x) {
+          if constexpr (decltype(fma_tag)::value) {
+            return hn::MulSub(x, vscale2, ref2);
+          } else {
+            return hn::MulSub(hn::Sub(hn::Mul(x, vscale), ref), log2e, shift);
+          }
+        };
+        if (to_pairs) {
+          for (int64_t j = 0; j < cols; j += 2) {
+            const auto e0 = Pow2(d, exponent(hn::Load(d, st + j * lds + i)));
+            const auto e1 = j + 1 < cols ? Pow2(d, exponent(hn::Load(d, st + (j + 1) * lds + i)))
+                                         : hn::Zero(d);
+            sum = hn::Add(sum, hn::Add(e0, e1));
+            hn::Store(PackPair(e0, e1), d, st + (j / 2) * lds + i);
+          }
+        } else {
+          for (int64_t j = 0; j < cols; ++j) {
+            const auto e = Pow2(d, exponent(hn::Load(d, st + j * lds + i)));
+            hn::Store(e, d, st + j * lds + i);
+            sum = hn::Add(sum, e);
+          }
         }
+      };
+      if (hn::AllTrue(d, hn::Lt(hn::Abs(ref), fma_limit))) {
+        exp_pass(std::true_type{});
       } else {
-        for (int64_t j = 0; j < cols; ++j) {
-          const auto e = Pow2(d, hn::MulSub(hn::Load(d, st + j * lds + i), vscale2, ref2));
-          hn::Store(e, d, st + j * lds + i);
-          sum = hn::Add(sum, e);
-        }
+        exp_pass(std::false_type{});
       }
       if (rescale && moved) {
         const auto alpha = Pow2(d, hn::Mul(hn::Sub(m_old, ref), log2e));
@@ -737,8 +777,8 @@ struct Kernel {
         Narrow<Out>(ot[OAt(e, i, layout)] * inv, row + e * p.os[3]);
       }
       if (write_lse && p.lse) {
-        const A lse = z[i] != 0 ? m[i] + std::log(z[i]) : -std::numeric_limits<A>::infinity();
-        static_cast<A*>(p.lse)[b * p.lse_s[0] + h * p.lse_s[1] + (i0 + i) * p.lse_s[2]] = lse;
+        static_cast<A*>(p.lse)[b * p.lse_s[0] + h * p.lse_s[1] + (i0 + i) * p.lse_s[2]] =
+            Lse(m[i], z[i]);
       }
     }
   }
@@ -1065,13 +1105,24 @@ struct Kernel {
       }
       return false;
     }
+    // As OnlineSoftmax: one FMA below kFmaReferenceLimit, else the exact difference first.
     const auto log2e = hn::Set(d, A(kLog2e));
-    const auto ref2 = hn::Set(d, m_new * A(kLog2e));
+    const auto shift = hn::Set(d, static_cast<A>(pow2_shift));
+    const auto ref = hn::Set(d, m_new);
+    const auto ref2 = hn::MulAdd(ref, log2e, shift);
     auto sum = hn::Zero(d);
-    for (int64_t j = 0; j < keys_pad; j += lanes) {
-      const auto e = Pow2(d, hn::MulSub(hn::Load(d, s + j), log2e, ref2));
-      hn::Store(e, d, s + j);
-      sum = hn::Add(sum, e);
+    if (std::abs(m_new) < A(kFmaReferenceLimit)) {
+      for (int64_t j = 0; j < keys_pad; j += lanes) {
+        const auto e = Pow2(d, hn::MulSub(hn::Load(d, s + j), log2e, ref2));
+        hn::Store(e, d, s + j);
+        sum = hn::Add(sum, e);
+      }
+    } else {
+      for (int64_t j = 0; j < keys_pad; j += lanes) {
+        const auto e = Pow2(d, hn::MulSub(hn::Sub(hn::Load(d, s + j), ref), log2e, shift));
+        hn::Store(e, d, s + j);
+        sum = hn::Add(sum, e);
+      }
     }
     if (m_new != *m) {
       const A alpha = std::exp(*m - m_new);  // 0 while m was -inf
@@ -1232,8 +1283,8 @@ struct Kernel {
           if (bf16_dot || amx) Bf16PairRows(AsFloat(smat + i0), lds, p.nk, rows_pad);
           if (p.lse) {
             for (int64_t i = 0; i < rows; ++i) {
-              const A lse = z[i] != 0 ? m[i] + std::log(z[i]) : -std::numeric_limits<A>::infinity();
-              static_cast<A*>(p.lse)[b * p.lse_s[0] + h * p.lse_s[1] + (i0 + i) * p.lse_s[2]] = lse;
+              static_cast<A*>(p.lse)[b * p.lse_s[0] + h * p.lse_s[1] + (i0 + i) * p.lse_s[2]] =
+                  Lse(m[i], z[i]);
             }
           }
         });
