@@ -98,15 +98,18 @@ void DefineCompiler(py::module_& m) {
       "_run",
       [](const std::string& source, bool is_path, const std::string& builtin,
          const std::map<std::string, py::array_t<double, py::array::c_style | py::array::forcecast>>& inputs,
-         const std::map<std::string, int64_t>& sizes, uint64_t seed,
-         std::optional<std::tuple<int64_t, int64_t, int64_t>> tiles) {
+         const std::map<std::string, std::string>& dtypes, const std::map<std::string, int64_t>& sizes,
+         uint64_t seed, std::optional<std::tuple<int64_t, int64_t, int64_t>> tiles) {
         const driver::Derivation d = driver::Derive(LoadSpec(source, is_path, builtin), {}, Tiles(tiles));
         std::map<std::string, Array> arrays;
         for (const auto& [name, a] : inputs) {
+          driver::CheckInputDtype(d.spec, name, dtypes.at(name), name);
           Index shape(a.shape(), a.shape() + a.ndim());
           arrays.emplace(name, Array(shape, std::vector<double>(a.data(), a.data() + a.size())));
         }
-        const Bindings bound = driver::BindSizes(d.spec, arrays, Bindings(sizes.begin(), sizes.end()));
+        const Bindings bound = driver::BindSizes(d.spec, arrays, Bindings(sizes.begin(), sizes.end()),
+                                                 driver::Caller::kPython);
+        driver::CheckMemory(d, bound);
         driver::DrawMissingInputs(d.spec, bound, seed, &arrays);
         std::vector<Array> results;
         {
@@ -121,8 +124,8 @@ void DefineCompiler(py::module_& m) {
         }
         return py::make_tuple(out, d.spec.output_names);
       },
-      py::arg("source"), py::arg("is_path"), py::arg("builtin"), py::arg("inputs"), py::arg("sizes"),
-      py::arg("seed"), py::arg("tiles"));
+      py::arg("source"), py::arg("is_path"), py::arg("builtin"), py::arg("inputs"), py::arg("dtypes"),
+      py::arg("sizes"), py::arg("seed"), py::arg("tiles"));
 }
 
 }  // namespace

@@ -56,7 +56,10 @@ class BFloat16:
 
 def bfloat16(array):
     """Rounds a float array to bfloat16 (nearest even) and wraps it as BFloat16."""
-    return BFloat16(_moa._bfloat16_from_float32(np.asarray(array, dtype=np.float32)))
+    a = np.asarray(array)
+    if a.dtype.kind not in "fiu":
+        raise TypeError(f"array: expected real numbers (float or integer), got dtype {a.dtype}")
+    return BFloat16(_moa._bfloat16_from_float32(a.astype(np.float32, copy=False)))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -89,6 +92,13 @@ class _Arg:
             if x.device.type != "cpu":
                 raise TypeError(f"{name}: moa runs on the CPU; got a tensor on '{x.device}'")
             if x.requires_grad:
+                if torch.is_grad_enabled():
+                    # The kernels have no backward: detaching here would hand back an output
+                    # with no grad_fn, and a training loop would run and learn nothing.
+                    raise RuntimeError(
+                        f"{name}: requires_grad=True, but moa's attention has no backward yet, so "
+                        "no gradient would reach it; for inference call it under torch.no_grad() "
+                        "or on .detach()ed tensors")
                 x = x.detach()
             if x.dtype == torch.bfloat16:
                 self.dtype, self.array = "bfloat16", x.view(torch.int16).numpy().view(np.uint16)
@@ -157,6 +167,20 @@ def _is_int(x):
     return isinstance(x, (int, np.integer)) and not isinstance(x, (bool, np.bool_))
 
 
+def _check_bool(name, x):
+    """x itself, a bool (Python's or NumPy's): a string such as "no" would be true, 0.5 too."""
+    if not isinstance(x, (bool, np.bool_)):
+        raise TypeError(f"{name}: expected a bool (True or False), got {type(x).__name__} {x!r}")
+    return bool(x)
+
+
+def _check_real(name, x):
+    """x as a float: an int or a float (Python's or NumPy's); not a bool, str, or complex."""
+    if isinstance(x, (bool, np.bool_)) or not isinstance(x, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name}: expected a real number (int or float), got {type(x).__name__} {x!r}")
+    return float(x)
+
+
 def attention(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None,
               enable_gqa=False, *, causal_alignment="top_left", return_lse=False, num_threads=None,
               blocks=None, kv_splits=None):
@@ -203,10 +227,14 @@ class _Call:
 
     def __init__(self, query, key, value, attn_mask, dropout_p, is_causal, scale, enable_gqa,
                  causal_alignment, return_lse, num_threads, blocks, kv_splits, mask_keys):
-        if dropout_p != 0.0:
+        if _check_real("dropout_p", dropout_p) != 0.0:
             raise ValueError(f"dropout_p={dropout_p}: dropout is not implemented; pass dropout_p=0.0")
-        if causal_alignment not in ("top_left", "bottom_right"):
+        if not isinstance(causal_alignment, str) or causal_alignment not in ("top_left", "bottom_right"):
             raise ValueError(f"causal_alignment must be 'top_left' or 'bottom_right', got {causal_alignment!r}")
+        is_causal = _check_bool("is_causal", is_causal)
+        enable_gqa = _check_bool("enable_gqa", enable_gqa)
+        return_lse = _check_bool("return_lse", return_lse)
+        scale = None if scale is None else _check_real("scale", scale)
         # Ranges the extension's int32 / int64 parameters hold: checked here, where an error can
         # still be agreed across ranks (ring_attention), not in the argument conversion.
         _check_count("num_threads", num_threads, 2**31)
@@ -275,8 +303,7 @@ class _Call:
         if return_lse:
             self.lse4 = np.empty(q4.shape[:3], dtype=np.float64 if q.dtype == "float64" else np.float32)
         self._arguments = (q4, k4, v4, self.out4, q.dtype, q.dtype, mask4, mask_dtype,
-                           bool(is_causal), causal_alignment == "bottom_right",
-                           None if scale is None else float(scale), self.lse4,
+                           is_causal, causal_alignment == "bottom_right", scale, self.lse4,
                            0 if num_threads is None else num_threads, *(blocks or (0, 0)),
                            0 if kv_splits is None else kv_splits)
 
@@ -329,7 +356,7 @@ def ring_attention(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=F
     ext, handle, rank = _mpi(comm)
 
     def make():
-        if sharding not in ("contiguous", "zigzag"):
+        if not isinstance(sharding, str) or sharding not in ("contiguous", "zigzag"):
             raise ValueError(f"sharding must be 'contiguous' or 'zigzag', got {sharding!r}")
         return _Call(query, key, value, attn_mask, dropout_p, is_causal, scale, enable_gqa,
                      causal_alignment, return_lse, num_threads, blocks, kv_splits, mask_keys="own")
@@ -440,6 +467,8 @@ class Derivation:
 
 def _spec_args(source_or_path, builtin):
     if builtin is not None:
+        if not isinstance(builtin, str):
+            raise TypeError(f"builtin: expected a built-in spec's name (str), got {type(builtin).__name__}")
         if source_or_path is not None:
             raise ValueError("give a spec source/path or builtin=, not both")
         return "", False, builtin
@@ -455,10 +484,13 @@ def _spec_args(source_or_path, builtin):
 def _tiles(lift):
     if lift is None:
         return None
-    if isinstance(lift, int):
+    if _is_int(lift):
         lift = (lift, lift)
-    if not (isinstance(lift, tuple) and len(lift) in (2, 3) and all(isinstance(t, int) for t in lift)):
+    if not (isinstance(lift, tuple) and len(lift) in (2, 3) and all(_is_int(t) for t in lift)):
         raise TypeError(f"lift: expected (Bq, Bk) or (Bq, Bk, S) as ints, got {lift!r}")
+    lift = tuple(int(t) for t in lift)
+    if not all(t < 2**63 for t in lift):
+        raise ValueError(f"lift: tile sizes and the split count must be below 2**63, got {lift!r}")
     return lift if len(lift) == 3 else (*lift, 1)
 
 
@@ -471,7 +503,7 @@ def derive(source_or_path=None, *, builtin=None, steps=False, lift=None):
     Returns a Derivation; raises moa.SpecError (a ValueError) pointing at the line and column of
     anything outside the accepted subset."""
     source, is_path, name = _spec_args(source_or_path, builtin)
-    data = json.loads(_moa._derive(source, is_path, name, bool(steps), _tiles(lift)))
+    data = json.loads(_moa._derive(source, is_path, name, _check_bool("steps", steps), _tiles(lift)))
     return Derivation(data, source, is_path, name, _tiles(lift))
 
 
@@ -489,11 +521,39 @@ def run(spec, *, sizes=None, seed=0, lift=None, **inputs):
         tiles = tiles or spec._lift
     else:
         source, is_path, name = _spec_args(spec, None)
+    if sizes is None:
+        sizes = {}
+    if not isinstance(sizes, dict):
+        raise TypeError(f"sizes: expected a dict of size names to ints, got {type(sizes).__name__}")
+    for size, value in sizes.items():
+        if not isinstance(size, str):
+            raise TypeError(f"sizes: expected size names (str) as keys, got {size!r}")
+        if not _is_int(value):
+            raise TypeError(f"sizes['{size}']: expected an int, got {type(value).__name__} {value!r}")
+        if not 0 <= int(value) < 2**63:
+            raise ValueError(f"sizes['{size}']: expected a size >= 0 (below 2**63), got {value!r}")
+    if not _is_int(seed):
+        raise TypeError(f"seed: expected an int, got {type(seed).__name__} {seed!r}")
+    if not 0 <= int(seed) < 2**64:
+        raise ValueError(f"seed: expected an int in [0, 2**64), got {seed!r}")
     torch = _torch()
-    arrays = {}
+    arrays, dtypes = {}, {}
     for key, x in inputs.items():
         if torch is not None and isinstance(x, torch.Tensor):
+            if x.is_complex():
+                raise TypeError(f"{key}: complex values are not supported (the imaginary part would be "
+                                f"lost); got a tensor of {x.dtype}")
+            dtypes[key] = "bool" if x.dtype == torch.bool else str(x.dtype).replace("torch.", "")
             x = x.detach().double().numpy()
+        else:
+            x = np.asarray(x)
+            if x.dtype.kind == "c":
+                raise TypeError(f"{key}: complex values are not supported (the imaginary part would be "
+                                f"lost); got dtype {x.dtype}")
+            if x.dtype.kind not in "biuf":
+                raise TypeError(f"{key}: expected an array of real numbers or bools, got dtype {x.dtype}")
+            dtypes[key] = str(x.dtype)
         arrays[key] = np.asarray(x, dtype=np.float64)
-    outs, _ = _moa._run(source, is_path, name, arrays, dict(sizes or {}), int(seed), tiles)
+    outs, _ = _moa._run(source, is_path, name, arrays, dtypes, {k: int(v) for k, v in sizes.items()},
+                        int(seed), tiles)
     return outs[0] if len(outs) == 1 else tuple(outs)

@@ -136,6 +136,22 @@ void CheckProblem(const Problem& p) {
   UserCheck(p.batch > 0, "--b: must be positive, got ", p.batch);
   UserCheck(p.heads > 0, "--h: must be positive, got ", p.heads);
   UserCheck(p.threads > 0, "--threads: must be positive, got ", p.threads);
+  // Every array of every form (the naive form's n x m scores the largest with q, k, v, out),
+  // all heads, within 2^62 bytes: past that the model's offsets wrap (footprint.cc refuses it
+  // too, for any spec, but without the flags' names).
+  const int64_t limit = int64_t{1} << 62;
+  const int64_t rows[] = {p.n, p.m}, cols[] = {p.dk, p.dv, p.m};
+  for (int64_t r : rows) {
+    for (int64_t c : cols) {
+      int64_t bytes = 0;
+      const bool fits = !__builtin_mul_overflow(r, c, &bytes) && !__builtin_mul_overflow(bytes, p.batch, &bytes) &&
+                        !__builtin_mul_overflow(bytes, p.heads, &bytes) &&
+                        !__builtin_mul_overflow(bytes, int64_t{DtypeBytes(p.dtype)}, &bytes) && bytes <= limit;
+      UserCheck(fits, "--n ", p.n, " --m ", p.m, " --dk ", p.dk, " --dv ", p.dv, " --b ", p.batch, " --h ", p.heads,
+                ": the arrays of this problem would hold more than 2^62 bytes, past what any machine addresses; "
+                "give smaller sizes");
+    }
+  }
 }
 
 Prediction Predict(const MachineModel& machine, const Problem& problem, Form form, int64_t bq,

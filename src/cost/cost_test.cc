@@ -76,7 +76,17 @@ TEST(CostMachine, BadFilesNameTheField) {
   EXPECT_EQ(ErrorOf(j), "machine file: missing field 'dram_bw_all'");
   j = good;
   j["caches"][1]["bytes"] = "2M";
-  EXPECT_EQ(ErrorOf(j), "machine file: field 'caches[1].bytes' must be a positive integer, got \"2M\"");
+  EXPECT_EQ(ErrorOf(j), "machine file: field 'caches[1].bytes' must be an integer from 1 to 1099511627776, got \"2M\"");
+  // Sizes past any machine's: the model would allocate a table of their cache sets, or wrap.
+  j = good;
+  j["caches"][1]["bytes"] = int64_t{1} << 50;
+  EXPECT_EQ(ErrorOf(j), "machine file: field 'caches[1].bytes' must be an integer from 1 to 1099511627776, got 1125899906842624");
+  j = good;
+  j["caches"][0]["ways"] = uint64_t{1} << 63;
+  EXPECT_EQ(ErrorOf(j), "machine file: field 'caches[0].ways' must be an integer from 0 to 65536, got 9223372036854775808");
+  j = good;
+  j["cores"] = int64_t{1} << 32;  // was cast to int: 0 cores
+  EXPECT_EQ(ErrorOf(j), "machine file: field 'cores' must be an integer from 1 to 1048576, got 4294967296");
   j = good;
   j["fma_flops_f32"] = -1;
   EXPECT_EQ(ErrorOf(j), "machine file: field 'fma_flops_f32' must be a positive number, got -1");

@@ -82,6 +82,28 @@ Node BuildRoot(const onf::Onf& onf, const Bindings& sizes, int64_t split) {
   return root;
 }
 
+// The elements of buffer `b`, refusing (moa::Error naming the sizes) a buffer past 2^62 bytes:
+// below that, every offset, stride and line index the analysis forms from it fits in 64 bits.
+// Past it they wrapped, and a wrapped offset range made the line listing below run away (moa
+// cost --dk 10^18 grew to gigabytes).
+int64_t AddressableElements(const onf::Buffer& b, const Bindings& sizes, int elem_bytes) {
+  int64_t count = 1, bytes = 0;
+  bool fits = true;
+  for (const Extent& e : b.shape) {
+    const int64_t x = e.Evaluate(sizes);
+    UserCheck(x >= 0, "array '", b.name, "' has a negative extent ", e.ToString(), " = ", x);
+    fits = fits && !__builtin_mul_overflow(count, x, &count);
+  }
+  fits = fits && !__builtin_mul_overflow(count, int64_t{elem_bytes}, &bytes) && bytes <= (int64_t{1} << 62);
+  if (!fits) {
+    std::string list;
+    for (const auto& [name, value] : sizes) list += (list.empty() ? "" : ", ") + name + "=" + std::to_string(value);
+    throw Error("sizes " + list + ": array '" + b.name + "' (" + ToString(b.shape) +
+                ") would hold more than 2^62 bytes, past what any machine addresses; give smaller sizes");
+  }
+  return count;
+}
+
 // An access with the loops inside the node under study replaced by (|stride|, trip) pairs: two
 // accesses with equal signatures touch the same elements.
 struct Signature {
@@ -100,8 +122,7 @@ class Analyzer {
     UserCheck(spec.line > 0 && spec.elem_bytes > 0 && spec.outer_split > 0,
               "cache spec: line, element size and split must be positive");
     for (const onf::Buffer& b : onf.buffers) {
-      int64_t count = 1;
-      for (const Extent& e : b.shape) count *= e.Evaluate(sizes);
+      const int64_t count = AddressableElements(b, sizes, spec.elem_bytes);
       array_lines_[b.name] = std::ceil(static_cast<double>(count) * spec.elem_bytes / spec.line);
       arrays_.push_back(b.name);
     }

@@ -10,6 +10,7 @@
 #include <sstream>
 #include <thread>
 
+#include "io/write_file.h"
 #include "moa/error.h"
 
 namespace moa::cost {
@@ -178,6 +179,13 @@ std::vector<CacheLevel> OsCaches() {
   return out;
 }
 
+int64_t PhysicalMemoryBytes() {
+  const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+  int64_t bytes = 0;
+  if (pages <= 0 || page <= 0 || __builtin_mul_overflow(int64_t{pages}, int64_t{page}, &bytes)) return 0;
+  return bytes;
+}
+
 int UsableCores() {
   // Read once: glibc reads /sys on every hardware_concurrency() call, and the kernels ask on every
   // attention call (three system calls each: 6.1 of the 7.6 us a one-query call of one head took,
@@ -281,11 +289,18 @@ double NonNegative(const json& obj, const std::string& key, const std::string& p
   return v.get<double>();
 }
 
-int64_t PositiveInt(const json& obj, const std::string& key, const std::string& path) {
+// An integer in [lo, hi]: the model sizes tables by these numbers (one entry per cache set), so a
+// value past any real machine's is refused here rather than allocated.
+int64_t IntIn(const json& obj, const std::string& key, const std::string& path, int64_t lo, int64_t hi) {
   const json& v = Field(obj, key, path);
-  UserCheck(v.is_number_integer() && v.get<int64_t>() > 0, "machine file: field '", path + key,
-            "' must be a positive integer, got ", v.dump());
+  UserCheck(v.is_number_integer() && !(v.is_number_unsigned() && v.get<uint64_t>() > uint64_t{1} << 62) &&
+                v.get<int64_t>() >= lo && v.get<int64_t>() <= hi,
+            "machine file: field '", path + key, "' must be an integer from ", lo, " to ", hi, ", got ", v.dump());
   return v.get<int64_t>();
+}
+
+int64_t PositiveInt(const json& obj, const std::string& key, const std::string& path, int64_t hi) {
+  return IntIn(obj, key, path, 1, hi);
 }
 
 std::string String(const json& obj, const std::string& key, const std::string& path) {
@@ -317,8 +332,8 @@ MachineModel FromJson(const json& j) {
             format, "\"");
   m.cpu = String(j, "cpu", "");
   m.measured = Bool(j, "measured", "");
-  m.cores = static_cast<int>(PositiveInt(j, "cores", ""));
-  m.line_bytes = static_cast<int>(PositiveInt(j, "line_bytes", ""));
+  m.cores = static_cast<int>(PositiveInt(j, "cores", "", 1 << 20));
+  m.line_bytes = static_cast<int>(PositiveInt(j, "line_bytes", "", 1 << 16));
   const json& caches = Field(j, "caches", "");
   UserCheck(caches.is_array() && !caches.empty(),
             "machine file: field 'caches' must be a non-empty array");
@@ -326,12 +341,9 @@ MachineModel FromJson(const json& j) {
     const std::string path = "caches[" + std::to_string(i) + "].";
     CacheLevel c;
     c.name = String(caches[i], "name", path);
-    c.bytes = PositiveInt(caches[i], "bytes", path);
-    const json& ways = Field(caches[i], "ways", path);
-    UserCheck(ways.is_number_integer() && ways.get<int64_t>() >= 0, "machine file: field '", path,
-              "ways' must be a non-negative integer, got ", ways.dump());
-    c.ways = ways.get<int>();
-    c.line_bytes = static_cast<int>(PositiveInt(caches[i], "line_bytes", path));
+    c.bytes = PositiveInt(caches[i], "bytes", path, int64_t{1} << 40);  // 1 TiB
+    c.ways = static_cast<int>(IntIn(caches[i], "ways", path, 0, 1 << 16));
+    c.line_bytes = static_cast<int>(PositiveInt(caches[i], "line_bytes", path, 1 << 16));
     c.shared = Bool(caches[i], "shared", path);
     c.read_bw_1t = NonNegative(caches[i], "read_bw_1t", path, true);
     c.read_bw_all = NonNegative(caches[i], "read_bw_all", path, true);
@@ -381,10 +393,7 @@ MachineModel LoadMachine(const std::string& path) {
 }
 
 void SaveMachine(const MachineModel& machine, const std::string& path) {
-  std::ofstream out(path);
-  UserCheck(static_cast<bool>(out), "--output: cannot write '", path, "'");
-  out << ToJson(machine).dump(2) << "\n";
-  UserCheck(static_cast<bool>(out), "--output: writing '", path, "' failed");
+  io::WriteFile(path, ToJson(machine).dump(2) + "\n", "--output");
 }
 
 }  // namespace moa::cost

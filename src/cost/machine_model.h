@@ -77,6 +77,10 @@ MachineModel DefaultMachine();
 // cpuset), else the online CPUs; at least 1. Read once.
 int UsableCores();
 
+// This machine's physical memory in bytes (sysconf), 0 when the OS does not say: the bound moa
+// holds a run's buffers to before it allocates them (moa run, moa.run).
+int64_t PhysicalMemoryBytes();
+
 // Cache geometry from sysconf and /sys/devices/system/cpu/cpu0/cache (empty when unreadable).
 std::vector<CacheLevel> OsCaches();
 

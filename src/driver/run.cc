@@ -1,20 +1,76 @@
 #include "driver/run.h"
 
+#include <cstdio>
 #include <random>
 
+#include "cost/machine_model.h"
 #include "moa/algebra.h"
 #include "moa/error.h"
 #include "onf/interpreter.h"
 
 namespace moa::driver {
+namespace {
 
-Bindings BindSizes(const spec::Spec& spec, const std::map<std::string, Array>& inputs, const Bindings& given) {
+std::string SizeArg(Caller caller, const std::string& name, int64_t value) {
+  return caller == Caller::kCli ? "--set " + name + "=" + std::to_string(value)
+                                : "sizes['" + name + "'] = " + std::to_string(value);
+}
+
+// The elements of `shape` under `sizes`, false where the count overflows 64 bits. A negative
+// extent counts 0 here: the interpreter refuses it with its own message.
+bool Elements(const Shape& shape, const Bindings& sizes, int64_t* count) {
+  *count = 1;
+  for (const Extent& e : shape) {
+    const int64_t x = e.Evaluate(sizes);
+    if (x < 0) {
+      *count = 0;
+      return true;
+    }
+    if (__builtin_mul_overflow(*count, x, count)) return false;
+  }
+  return true;
+}
+
+// bytes += copies x elements x sizeof(double), false on overflow.
+bool AddBytes(int64_t elements, int64_t copies, int64_t* bytes) {
+  int64_t b = 0;
+  return !__builtin_mul_overflow(elements, copies * int64_t{sizeof(double)}, &b) &&
+         !__builtin_add_overflow(*bytes, b, bytes);
+}
+
+std::string Decimal(double bytes) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.3g GB", bytes / 1e9);
+  return buf;
+}
+
+// One line: the sizes, what they need (`fits`: the count did not overflow), what there is.
+void CheckFits(bool fits, int64_t bytes, const Bindings& sizes, const std::string& what) {
+  const int64_t memory = cost::PhysicalMemoryBytes();
+  if (fits && (memory <= 0 || bytes <= memory)) return;
+  std::string list;
+  for (const auto& [name, value] : sizes) list += (list.empty() ? "" : ", ") + name + "=" + std::to_string(value);
+  throw Error("sizes " + list + ": " + what + " need " + (fits ? Decimal(static_cast<double>(bytes)) : "more than 2^63 bytes") +
+              ", more than this machine's memory (" + Decimal(static_cast<double>(memory)) +
+              "); give smaller sizes");
+}
+
+// Copies of each buffer a run holds at once: an input as the caller's array, Run's flat copy
+// and the interpreter's own; an output as the interpreter's buffer, the result array and the
+// caller's copy (NumPy's in Python).
+constexpr int64_t kInputCopies = 3, kOutputCopies = 3;
+
+}  // namespace
+
+Bindings BindSizes(const spec::Spec& spec, const std::map<std::string, Array>& inputs, const Bindings& given,
+                   Caller caller) {
+  const bool cli = caller == Caller::kCli;
   for (const auto& [name, value] : given) {
     bool known = false;
     for (const std::string& s : spec.sizes) known = known || s == name;
-    UserCheck(known, "--set ", name, "=", value, ": the spec has no size '", name, "' (its sizes: ",
+    UserCheck(known, SizeArg(caller, name, value), ": the spec has no size '", name, "' (its sizes: ",
               [&] { std::string l; for (const auto& s : spec.sizes) l += (l.empty() ? "" : ", ") + s; return l; }(), ")");
-    UserCheck(value >= 0, "--set ", name, "=", value, ": a size must be >= 0");
+    UserCheck(value >= 0, SizeArg(caller, name, value), ": a size must be >= 0");
   }
   for (const auto& [name, a] : inputs) {
     bool known = false;
@@ -23,7 +79,7 @@ Bindings BindSizes(const spec::Spec& spec, const std::map<std::string, Array>& i
   }
   Bindings sizes = given;
   std::map<std::string, std::string> source;  // which input bound each size, for messages
-  for (const auto& [name, value] : given) source[name] = "--set";
+  for (const auto& [name, value] : given) source[name] = cli ? "--set" : "sizes";
   // Pass 1: extents that are a single size name bind it; pass 2: check every extent.
   for (int pass = 0; pass < 2; ++pass) {
     for (const spec::Param& p : spec.params) {
@@ -50,14 +106,47 @@ Bindings BindSizes(const spec::Spec& spec, const std::map<std::string, Array>& i
     }
   }
   std::string missing;
-  for (const std::string& s : spec.sizes)
-    if (!sizes.count(s)) missing += (missing.empty() ? "" : ",") + s + "=8";
-  UserCheck(missing.empty(), "sizes without a value: give them with --set ", missing, " (or pass inputs they can be read from)");
+  for (const std::string& s : spec.sizes) {
+    if (sizes.count(s)) continue;
+    missing += cli ? (missing.empty() ? "" : ",") + s + "=8" : (missing.empty() ? "'" : ", '") + s + "': 8";
+  }
+  UserCheck(missing.empty(), "sizes without a value: give them with ", cli ? "--set " + missing : "sizes={" + missing + "}",
+            " (or pass inputs they can be read from)");
   return sizes;
+}
+
+void CheckInputDtype(const spec::Spec& spec, const std::string& name, const std::string& dtype,
+                     const std::string& what) {
+  for (const spec::Param& p : spec.params) {
+    if (p.name != name) continue;
+    const bool want_bool = p.type == expr::ElemType::kBool;
+    UserCheck(want_bool == (dtype == "bool"), what, ": ", spec.function, "'s argument '", name, "' is ",
+              want_bool ? "Bool: expected a bool array" : "real: expected a float (or integer) array", ", got ", dtype);
+  }
+}
+
+void CheckMemory(const Derivation& d, const Bindings& sizes) {
+  const onf::Onf& program = d.tiles ? d.lifted : d.onf;
+  int64_t bytes = 0;
+  bool fits = true;
+  for (const onf::Buffer& b : program.buffers) {
+    int64_t elements = 0;
+    const int64_t copies = b.role == onf::Role::kInput ? kInputCopies : b.role == onf::Role::kOutput ? kOutputCopies : 1;
+    fits = fits && Elements(b.shape, sizes, &elements) && AddBytes(elements, copies, &bytes);
+  }
+  CheckFits(fits, bytes, sizes, "the interpreter's float64 buffers (inputs, outputs" + std::string(d.tiles ? ", tiles" : "") +
+                                    ", and the copies a run holds)");
 }
 
 std::vector<std::string> DrawMissingInputs(const spec::Spec& spec, const Bindings& sizes, uint64_t seed,
                                            std::map<std::string, Array>* inputs) {
+  int64_t bytes = 0;
+  bool fits = true;
+  for (const spec::Param& p : spec.params) {
+    int64_t elements = 0;
+    if (!inputs->count(p.name)) fits = fits && Elements(p.shape, sizes, &elements) && AddBytes(elements, 1, &bytes);
+  }
+  CheckFits(fits, bytes, sizes, "the random inputs");
   std::mt19937_64 rng(seed);
   std::normal_distribution<double> normal;
   std::bernoulli_distribution mostly_true(0.8);
@@ -73,6 +162,7 @@ std::vector<std::string> DrawMissingInputs(const spec::Spec& spec, const Binding
 }
 
 std::vector<Array> Run(const Derivation& d, const Bindings& sizes, const std::map<std::string, Array>& inputs) {
+  CheckMemory(d, sizes);
   const onf::Onf& program = d.tiles ? d.lifted : d.onf;
   onf::FlatBuffers flat;
   for (const onf::Buffer& b : program.buffers) {

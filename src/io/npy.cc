@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "moa/algebra.h"
+#include "io/write_file.h"
 #include "moa/error.h"
 
 namespace moa::io {
@@ -41,6 +42,8 @@ Index ParseShape(const std::string& tuple, const std::string& what) {
     if (c >= '0' && c <= '9') {
       digits += c;
     } else if (c == ',' || c == ')') {
+      // At most 18 digits: every extent fits int64 (the product is checked by the caller).
+      UserCheck(digits.size() <= 18, what, ": extent ", digits, " in the .npy shape ", tuple, " is too large");
       if (!digits.empty()) shape.push_back(std::stoll(digits));
       digits.clear();
     } else if (c != ' ') {
@@ -63,7 +66,7 @@ std::vector<double> Convert(const char* data, size_t count) {
 
 }  // namespace
 
-Array ParseNpy(const std::string& bytes, const std::string& what) {
+Array ParseNpy(const std::string& bytes, const std::string& what, std::string* dtype) {
   UserCheck(bytes.size() >= 10 && bytes.compare(0, 6, "\x93NUMPY") == 0, what, ": not a .npy file (bad magic)");
   const int major = static_cast<unsigned char>(bytes[6]);
   UserCheck(major >= 1 && major <= 3, what, ": unsupported .npy version ", major);
@@ -82,7 +85,11 @@ Array ParseNpy(const std::string& bytes, const std::string& what) {
   const std::string descr = Field(header, "descr", what);
   const bool fortran = Field(header, "fortran_order", what) == "True";
   const Index shape = ParseShape(Field(header, "shape", what), what);
-  const auto count = static_cast<size_t>(Product(shape));
+  int64_t elements = 1;
+  for (int64_t x : shape)
+    UserCheck(!__builtin_mul_overflow(elements, x, &elements) && elements <= (int64_t{1} << 60), what,
+              ": the .npy shape ", ToString(shape), " has more elements than any file can hold");
+  const auto count = static_cast<size_t>(elements);
   const char* data = bytes.data() + start + header_len;
   const size_t available = bytes.size() - start - header_len;
 
@@ -93,15 +100,18 @@ Array ParseNpy(const std::string& bytes, const std::string& what) {
     UserCheck(available >= count * item, what, ": .npy data is truncated: shape ", ToString(shape),
               " needs ", count * item, " bytes, found ", available);
   };
-  if (descr == "<f8") { need(8); values = Convert<double>(data, count); }
-  else if (descr == "<f4") { need(4); values = Convert<float>(data, count); }
-  else if (descr == "<i8") { need(8); values = Convert<int64_t>(data, count); }
-  else if (descr == "<i4") { need(4); values = Convert<int32_t>(data, count); }
-  else if (descr == "|b1" || descr == "|u1") { need(1); values = Convert<uint8_t>(data, count); }
+  std::string name;
+  if (descr == "<f8") { need(8); values = Convert<double>(data, count); name = "float64"; }
+  else if (descr == "<f4") { need(4); values = Convert<float>(data, count); name = "float32"; }
+  else if (descr == "<i8") { need(8); values = Convert<int64_t>(data, count); name = "int64"; }
+  else if (descr == "<i4") { need(4); values = Convert<int32_t>(data, count); name = "int32"; }
+  else if (descr == "|b1") { need(1); values = Convert<uint8_t>(data, count); name = "bool"; }
+  else if (descr == "|u1") { need(1); values = Convert<uint8_t>(data, count); name = "uint8"; }
   else {
     throw Error(what + ": unsupported .npy dtype '" + descr +
                 "' (expected float64 <f8, float32 <f4, int64, int32 or bool, little-endian)");
   }
+  if (dtype != nullptr) *dtype = name;
   if (!fortran) return Array(shape, std::move(values));
   // Fortran order is row-major of the reversed shape; transpose back.
   return Transpose(Array(Index(shape.rbegin(), shape.rend()), std::move(values)));
@@ -127,19 +137,16 @@ std::string FormatNpy(const Array& array) {
   return out;
 }
 
-Array ReadNpy(const std::string& path) {
+Array ReadNpy(const std::string& path, std::string* dtype) {
   std::ifstream in(path, std::ios::binary);
   UserCheck(in.good(), "cannot open '", path, "' for reading");
   std::ostringstream bytes;
   bytes << in.rdbuf();
-  return ParseNpy(bytes.str(), path);
+  return ParseNpy(bytes.str(), path, dtype);
 }
 
-void WriteNpy(const std::string& path, const Array& array) {
-  std::ofstream out(path, std::ios::binary);
-  UserCheck(out.good(), "cannot open '", path, "' for writing");
-  out << FormatNpy(array);
-  UserCheck(out.good(), "error writing '", path, "'");
+void WriteNpy(const std::string& path, const Array& array, const std::string& what) {
+  WriteFile(path, FormatNpy(array), what);
 }
 
 }  // namespace moa::io

@@ -22,6 +22,7 @@
 #include "bench.h"
 #include "commands.h"
 #include "peer.h"
+#include "strict_numbers.h"
 #include "moa/attention.h"
 #include "moa/error.h"
 
@@ -107,7 +108,11 @@ std::vector<std::string> SplitList(const std::string& text, const char* flag) {
   while (std::getline(ss, item, ',')) {
     item.erase(0, item.find_first_not_of(' '));
     item.erase(item.find_last_not_of(' ') + 1);
-    if (!item.empty()) out.push_back(item);
+    if (item.empty()) continue;
+    // A value listed twice would run (and print) the same points twice.
+    UserCheck(std::find(out.begin(), out.end(), item) == out.end(), "moa bench: ", flag, ": '", item,
+              "' is listed twice in '", text, "'");
+    out.push_back(item);
   }
   UserCheck(!out.empty(), "moa bench: ", flag, ": expected a comma-separated list, got '", text, "'");
   return out;
@@ -116,9 +121,8 @@ std::vector<std::string> SplitList(const std::string& text, const char* flag) {
 std::vector<int64_t> IntList(const std::string& text, const char* flag) {
   std::vector<int64_t> out;
   for (const std::string& s : SplitList(text, flag)) {
-    char* end = nullptr;
-    const long long v = std::strtoll(s.c_str(), &end, 10);
-    UserCheck(end && *end == '\0' && v > 0, "moa bench: ", flag,
+    int64_t v = 0;
+    UserCheck(ParseDecimal(s, &v) && v > 0, "moa bench: ", flag,
               ": expected positive integers, got '", s, "'");
     out.push_back(v);
   }

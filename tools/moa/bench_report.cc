@@ -30,6 +30,7 @@
 #include "bench.h"
 #include "cost/cost.h"
 #include "cost/machine_model.h"
+#include "io/write_file.h"
 #include "kernels/attention_problem.h"
 #include "moa/error.h"
 
@@ -281,7 +282,7 @@ bool WritePlots(const std::vector<Record>& records, const ReportOptions& options
     return false;
   }
   const std::string json_path = dir + "/report.json";
-  std::ofstream(json_path) << out.dump(1) << "\n";
+  io::WriteFile(json_path, out.dump(1) + "\n", "--plots");
   std::cerr << "moa bench --report: wrote " << json_path << "; plotting with matplotlib\n";
   if (Spawn({MOA_PYTHON, MOA_PLOT_SCRIPT, json_path, dir}) != 0) {
     std::cerr << "moa bench --report: plots failed (" << MOA_PYTHON << " " << MOA_PLOT_SCRIPT

@@ -181,6 +181,10 @@ void RunSpecCost(const CostFlags& f, int threads) {
 }
 
 void RunCost(const CostFlags& f) {
+  // 0 means "the default" for these; a negative value is a mistake, not a request for it.
+  UserCheck(f.m >= 0, "--m: must be positive (or omitted: n), got ", f.m);
+  UserCheck(f.dv >= 0, "--dv: must be positive (or omitted: dk), got ", f.dv);
+  UserCheck(f.threads >= 0, "--threads: must be positive (or omitted: the usable cores), got ", f.threads);
   cost::Problem problem;
   problem.n = f.n;
   problem.m = f.m > 0 ? f.m : f.n;

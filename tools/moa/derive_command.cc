@@ -1,11 +1,11 @@
 // `moa derive`: the derivation of a spec, every stage shown. A bare `moa` derives the built-in
 // attention spec.
-#include <fstream>
 #include <iostream>
 #include <memory>
 
 #include "commands.h"
 #include "driver/derivation.h"
+#include "io/write_file.h"
 #include "moa/error.h"
 #include "spec/builtins.h"
 #include "spec_args.h"
@@ -34,7 +34,9 @@ void RunDerive(const DeriveArgs& args) {
     UserCheck(eq != std::string::npos, "--layout ", l, ": expected NAME=row or NAME=col");
     const std::string which = l.substr(eq + 1);
     UserCheck(which == "row" || which == "col", "--layout ", l, ": the layout must be 'row' or 'col'");
-    layouts[l.substr(0, eq)] = which == "row" ? Layout::kRowMajor : Layout::kColumnMajor;
+    const bool fresh =
+        layouts.emplace(l.substr(0, eq), which == "row" ? Layout::kRowMajor : Layout::kColumnMajor).second;
+    UserCheck(fresh, "--layout ", l, ": the layout of '", l.substr(0, eq), "' is already given");
   }
   std::optional<lift::Tiles> tiles;
   if (!args.lift.empty()) tiles = ParseTiles(args.lift);
@@ -44,9 +46,7 @@ void RunDerive(const DeriveArgs& args) {
       std::cout << driver::ToLatex(d);
       return;
     }
-    std::ofstream out(args.latex);
-    UserCheck(out.good(), "--latex: cannot write '", args.latex, "'");
-    out << driver::ToLatex(d);
+    io::WriteFile(args.latex, driver::ToLatex(d), "--latex");
   }
   if (args.json) {
     std::cout << driver::ToJson(d, args.steps).dump(2) << "\n";

@@ -3,6 +3,8 @@
 #include <iostream>
 
 #include "commands.h"
+#include "io/write_file.h"
+#include "strict_numbers.h"
 #include "moa/error.h"
 #include "moa/version.h"
 
@@ -18,8 +20,12 @@ int main(int argc, char** argv) {
 #ifdef MOA_HAVE_MPI
   moa::cli::AddRing(app);
 #endif
+  moa::cli::StrictNumbers(app);
+  moa::io::CheckedStandardOutput out;
   try {
     app.parse(argc, argv);
+    // What the command printed must have reached its destination (a full disk, /dev/full).
+    out.Check();
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
   } catch (const CLI::CallForAllHelp& e) {

@@ -30,6 +30,7 @@ std::string Rate(double x, const char* unit) {
 }
 
 void RunPeak(const PeakFlags& f) {
+  UserCheck(f.threads >= 0, "--threads: must be positive (or omitted: the usable cores), got ", f.threads);
   const int threads =
       f.threads > 0 ? f.threads : cost::UsableCores();
   UserCheck(f.seconds > 0 && f.seconds <= 60, "--seconds: must be in (0, 60], got ", f.seconds);

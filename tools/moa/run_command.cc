@@ -2,6 +2,7 @@
 // ones drawn from a seed) and writes .npy outputs.
 #include <iostream>
 #include <memory>
+#include <tuple>
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
@@ -26,27 +27,45 @@ void RunRun(const RunArgs& args) {
   if (!args.lift.empty()) tiles = ParseTiles(args.lift);
   const driver::Derivation d = driver::Derive(args.spec.Load(), {}, tiles);
   const Bindings given = ParseSets(args.sets);
-  // Where each output goes: a single unnamed --output takes the only output.
-  std::map<std::string, std::string> files;
+  // Where each output goes: a single unnamed --output takes the only output. One file per
+  // output and one output per file: a second would silently replace the first.
+  std::map<std::string, std::string> files, given_as;
   for (const std::string& o : args.outputs) {
+    std::string name, path;
     if (o.find('=') == std::string::npos) {
       UserCheck(d.spec.output_names.size() == 1, "--output ", o, ": the spec returns ",
                 d.spec.output_names.size(), " values; name each one, --output NAME=FILE.npy");
-      files[d.spec.output_names[0]] = o;
-      continue;
+      name = d.spec.output_names[0];
+      path = o;
+    } else {
+      std::tie(name, path) = SplitAssignment(o, "--output");
+      bool known = false;
+      for (const std::string& n : d.spec.output_names) known = known || n == name;
+      UserCheck(known, "--output ", o, ": the spec returns no value named '", name, "'");
     }
-    const auto [name, path] = SplitAssignment(o, "--output");
-    bool known = false;
-    for (const std::string& n : d.spec.output_names) known = known || n == name;
-    UserCheck(known, "--output ", o, ": the spec returns no value named '", name, "'");
+    UserCheck(!files.count(name), "--output ", o, ": output '", name, "' is already written by --output ",
+              given_as[name]);
+    for (const auto& [other, file] : files)
+      UserCheck(file != path, "--output ", o, ": '", path, "' is already the file of output '", other, "'");
     files[name] = path;
+    given_as[name] = o;
+  }
+  std::map<std::string, std::string> input_flags;  // checked before any file is read
+  for (const std::string& in : args.inputs) {
+    const std::string name = SplitAssignment(in, "--input").first;
+    const auto [first, fresh] = input_flags.emplace(name, in);
+    UserCheck(fresh, "--input ", in, ": input '", name, "' is already given by --input ", first->second);
   }
   std::map<std::string, Array> inputs;
   for (const std::string& in : args.inputs) {
     const auto [name, path] = SplitAssignment(in, "--input");
-    inputs.emplace(name, io::ReadNpy(path));
+    std::string dtype;
+    Array a = io::ReadNpy(path, &dtype);
+    driver::CheckInputDtype(d.spec, name, dtype, "--input " + in);
+    inputs.emplace(name, std::move(a));
   }
   const Bindings sizes = driver::BindSizes(d.spec, inputs, given);
+  driver::CheckMemory(d, sizes);
   const std::vector<std::string> drawn = driver::DrawMissingInputs(d.spec, sizes, args.seed, &inputs);
   if (!drawn.empty()) {
     std::string names;
@@ -62,7 +81,7 @@ void RunRun(const RunArgs& args) {
     const std::string& name = d.spec.output_names[k];
     nlohmann::json entry = {{"name", name}, {"shape", results[k].shape()}};
     if (files.count(name)) {
-      io::WriteNpy(files[name], results[k]);
+      io::WriteNpy(files[name], results[k], "--output " + given_as[name]);
       entry["file"] = files[name];
     } else {
       entry["values"] = results[k].data();

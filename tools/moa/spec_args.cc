@@ -5,6 +5,7 @@
 
 #include "moa/error.h"
 #include "spec/builtins.h"
+#include "strict_numbers.h"
 
 namespace moa::cli {
 
@@ -14,9 +15,9 @@ lift::Tiles ParseTiles(const std::string& text) {
   try {
     std::stringstream items(text);
     for (std::string item; std::getline(items, item, ',');) {
-      size_t used = 0;
-      values.push_back(std::stoll(item, &used));
-      UserCheck(used == item.size() && !item.empty(), "");
+      int64_t value = 0;
+      UserCheck(ParseDecimal(item, &value), "");
+      values.push_back(value);
     }
     UserCheck(!values.empty() && values.size() <= 3 && text.back() != ',', "");
   } catch (const std::exception&) {
@@ -47,14 +48,9 @@ Bindings ParseSets(const std::vector<std::string>& sets) {
     for (std::string item; std::getline(items, item, ',');) {
       const auto [name, value] = SplitAssignment(item, "--set");
       int64_t v = 0;
-      size_t used = 0;
-      try {
-        v = std::stoll(value, &used);
-      } catch (const std::exception&) {
-        used = 0;
-      }
-      UserCheck(used == value.size() && used > 0, "--set ", item, ": the value must be an integer");
-      given[name] = v;
+      UserCheck(ParseDecimal(value, &v), "--set ", item, ": the value must be an integer (decimal, within 64 bits)");
+      const auto [at, fresh] = given.emplace(name, v);
+      UserCheck(fresh, "--set ", item, ": size '", name, "' is already set (", name, "=", at->second, ")");
     }
   }
   return given;
