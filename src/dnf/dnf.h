@@ -41,10 +41,18 @@ struct InputInfo {
   expr::ElemType type = expr::ElemType::kReal;
 };
 
+// An extent that must not be 0 when the DNF runs: a user's max over that axis, which PyTorch
+// refuses over zero elements (the DNF would give −∞).
+struct NonEmpty {
+  Extent extent;
+  std::string why;
+};
+
 struct Dnf {
   std::vector<InputInfo> inputs;
   std::vector<Output> outputs;
   std::vector<Step> steps;
+  std::vector<NonEmpty> nonempty;
 };
 
 // `inputs` are the spec's kInput nodes (all of them, even unused ones), `outputs` its results.

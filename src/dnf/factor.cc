@@ -1,7 +1,8 @@
 // Factoring: Σ_l (x / c) = (Σ_l x) / c when c does not depend on l, after moving divisions out of
 // products ((x / c) · y = (x · y) / c). For attention this takes the normaliser Z(i) out of the
 // weighted sum, so it divides once per output element instead of once per key. Exact in real
-// arithmetic; in floating point it changes rounding by about one ulp per term.
+// arithmetic; in floating point it changes rounding by about one ulp per term. For an empty sum
+// (l < 0) the right side is 0 / c, so the quotient is marked and lowered to 0 there.
 
 #include "dnf/dnf.h"
 
@@ -25,8 +26,9 @@ Dnf Factor(Dnf dnf) {
       if (r->kind == SKind::kFold && r->binary == BinaryOp::kAdd && is_div(r->args[0]) &&
           !FreeVars(r->args[0]->args[1]).count(r->name)) {
         const Scalar& body = r->args[0];
-        const Scalar factored =
-            Binary(BinaryOp::kDiv, Fold(BinaryOp::kAdd, r->name, r->extent, body->args[0]), body->args[1]);
+        SNode quotient = *Binary(BinaryOp::kDiv, Fold(BinaryOp::kAdd, r->name, r->extent, body->args[0]), body->args[1]);
+        quotient.factored = true;
+        const Scalar factored = std::make_shared<const SNode>(std::move(quotient));
         dnf.steps.push_back({"factor-divisor", ToString(r) + "  \xE2\x87\x92  " + ToString(factored) +
                                                    "  (" + ToString(body->args[1]) + " does not depend on " + r->name + ")"});
         r = factored;

@@ -42,11 +42,14 @@ Dnf Hoist(Dnf dnf) {
     std::map<std::string, size_t> position;
     for (size_t a = 0; a < out.vars.size(); ++a) position[out.vars[a]] = a;
     RewriteMemo memo;  // a shared fold is hoisted once
+    // Every node asked about stays alive (in `memo` or in a let) while this output is hoisted,
+    // so the free variables of each are computed once: linear, not once per fold.
+    FreeVarsMemo free_vars;
     auto hoist = [&](Scalar result) -> Scalar {
       if (result->kind == SKind::kFold) {
         size_t level = 0;
         bool only_output_vars = true;
-        for (const std::string& v : FreeVars(result)) {
+        for (const std::string& v : FreeVars(result, &free_vars)) {
           auto p = position.find(v);
           if (p == position.end()) {
             only_output_vars = false;

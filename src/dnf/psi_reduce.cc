@@ -5,6 +5,7 @@
 #include <set>
 
 #include "dnf/dnf.h"
+#include "expr/evaluate.h"
 #include "moa/error.h"
 
 namespace moa::dnf {
@@ -23,11 +24,15 @@ std::string IndexText(const Index_& i) {
   return s + ">";
 }
 
+// Real specs need a few dozen reductions (attention: 40); a DNF this large could not be printed
+// or run usefully either.
+constexpr size_t kMaxReductions = 100000;
+
 class Reducer {
  public:
   Reducer(const std::vector<expr::Expr>& inputs, const std::vector<expr::Expr>& outputs,
-          std::vector<Step>* steps)
-      : steps_(steps) {
+          std::vector<Step>* steps, std::vector<NonEmpty>* nonempty)
+      : steps_(steps), nonempty_(nonempty) {
     // Variable names must not be mistaken for inputs or sizes in the printed DNF.
     for (const expr::Expr& in : inputs) {
       reserved_.insert(in->name);
@@ -64,6 +69,10 @@ class Reducer {
       Log("share", key + " \xCF\x88 " + Name(e) + " is reduced already: the same scalar is used again");
       return it->second;
     }
+    // A node is reduced once per distinct index, and each fold binds a variable of its own, so
+    // the indices can double at every level (n lines of `q = q @ q.T`): refused, not run for ever.
+    UserCheck(memo_.size() < kMaxReductions, "the spec is too large to derive: its DNF needs more than ",
+              kMaxReductions, " \xCF\x88-reductions (an operand reached at an index that doubles with every line?)");
     Scalar s = Apply(e, i);
     memo_[{e, key}] = s;
     return s;
@@ -178,6 +187,8 @@ class Reducer {
                     Binary(BinaryOp::kMul, Reduce(x[0].get(), ia), Reduce(x[1].get(), ib)));
       }
       case Kind::kReduce: {
+        if (e->empty_is_error && nonempty_seen_.insert(e).second)
+          nonempty_->push_back({x[0]->shape[static_cast<size_t>(e->axis)], expr::NonEmptyMessage(*e, *x[0])});
         const auto a = static_cast<std::ptrdiff_t>(e->axis);
         const std::string l = FreshVar(true);
         Index_ j(i.begin(), i.begin() + a);
@@ -192,6 +203,8 @@ class Reducer {
   }
 
   std::vector<Step>* steps_;
+  std::vector<NonEmpty>* nonempty_;
+  std::set<const Node*> nonempty_seen_;
   std::set<std::string> reserved_, used_;
   std::map<const Node*, std::string> names_;
   std::map<std::pair<const Node*, std::string>, Scalar> memo_;
@@ -204,7 +217,7 @@ Dnf PsiReduce(const std::vector<expr::Expr>& inputs, const std::vector<expr::Exp
   InternalCheck(outputs.size() == output_names.size(), "one name per output");
   Dnf dnf;
   for (const expr::Expr& in : inputs) dnf.inputs.push_back({in->name, in->shape, in->type});
-  Reducer reducer(inputs, outputs, &dnf.steps);
+  Reducer reducer(inputs, outputs, &dnf.steps, &dnf.nonempty);
   for (size_t o = 0; o < outputs.size(); ++o) {
     Output out;
     out.name = output_names[o];

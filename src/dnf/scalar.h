@@ -34,6 +34,9 @@ struct SNode {
   UnaryOp unary = UnaryOp::kNeg;
   BinaryOp binary = BinaryOp::kAdd;  // kBinary; kFold: the combiner
   std::vector<Scalar> args;    // operands (kFold: the body)
+  // kBinary kDiv made by factoring, (Σ_{l<n} x) / c: 0 when n = 0, as the sum Σ_{l<n} (x / c) it
+  // came from is (PyTorch's softmax over zero keys, then @ v, gives zeros, not 0/0).
+  bool factored = false;
 };
 
 Scalar Load(const std::string& input, std::vector<Affine> index);
@@ -50,6 +53,10 @@ Scalar Ref(const std::string& name, std::vector<Affine> level = {});
 
 // Index variables used but not bound inside `s` (a fold binds its variable in its body).
 std::set<std::string> FreeVars(const Scalar& s);
+// The same, remembering the free variables of every node it visits in `memo` (for many queries
+// on one DAG).
+using FreeVarsMemo = std::map<const SNode*, std::set<std::string>>;
+const std::set<std::string>& FreeVars(const Scalar& s, FreeVarsMemo* memo);
 // `s` with the free index variable `var` replaced by `value` everywhere it is not bound.
 Scalar Substitute(const Scalar& s, const std::string& var, const Affine& value);
 // Rebuilds `s` bottom-up: `rule` sees each node after its operands were rebuilt and returns its
@@ -62,6 +69,27 @@ std::set<std::string> LoadedInputs(const Scalar& s);
 
 // kText: the MoA notation of the DNF; kLatex: the same as LaTeX; kCode: C-like, for the ONF.
 enum class Notation { kText, kLatex, kCode };
+// A shared subexpression of more than a few nodes is printed once, named, in a trailing
+// "where t1(i, k) = …" (so the text grows with the DAG's size, not with its number of paths).
 std::string ToString(const Scalar& s, Notation notation = Notation::kText);
+
+// Prints several roots that may share subexpressions (the lets and body of a DNF output): every
+// root is added first, then printed; a shared subexpression of more than a few nodes is printed
+// as its name `t1(i, k)`, its definition (left and right side) collected for the caller to place.
+class SharedPrinter {
+ public:
+  explicit SharedPrinter(Notation notation, std::set<std::string> taken_names = {});
+  ~SharedPrinter();
+  SharedPrinter(const SharedPrinter&) = delete;
+  SharedPrinter& operator=(const SharedPrinter&) = delete;
+  void Add(const Scalar& root);
+  std::string Print(const Scalar& root);
+  // The definitions the prints since the last call introduced, each after those it uses.
+  std::vector<std::pair<std::string, std::string>> TakeDefinitions();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
 
 }  // namespace moa::dnf

@@ -5,6 +5,14 @@
 #include "moa/layout.h"
 
 namespace moa::expr {
+
+std::string NonEmptyMessage(const Node& reduce, const Node& operand) {
+  const Extent& n = operand.shape[static_cast<size_t>(reduce.axis)];
+  return "max over an empty axis (axis " + std::to_string(reduce.axis) + " of extent " + n.ToString() + " = 0" +
+         (reduce.loc.line > 0 ? ", line " + std::to_string(reduce.loc.line) : std::string("")) +
+         "): PyTorch refuses it too (\"Expected reduction dim to have non-zero size\")";
+}
+
 namespace {
 
 class Evaluator {
@@ -75,6 +83,7 @@ class Evaluator {
         // op/ along `axis`: bring the axis to the front (permute), reduce axis 0, then put an
         // axis of extent 1 back if it is kept.
         const int64_t d = x[0]->dimension();
+        UserCheck(!e->empty_is_error || x[0]->shape()[static_cast<size_t>(e->axis)] != 0, NonEmptyMessage(*e, *e->operands[0]));
         Index p{e->axis};
         for (int64_t a = 0; a < d; ++a)
           if (a != e->axis) p.push_back(a);

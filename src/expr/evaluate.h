@@ -13,6 +13,9 @@
 namespace moa::expr {
 
 // `inputs` maps each kInput name to an array of its (bound) shape; throws moa::Error otherwise.
+// The error for a user's max over an axis that is empty at the bound sizes.
+std::string NonEmptyMessage(const Node& reduce, const Node& operand);
+
 std::vector<Array> Evaluate(const std::vector<Expr>& outputs, const std::map<std::string, Array>& inputs,
                             const Bindings& sizes);
 

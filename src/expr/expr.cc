@@ -1,5 +1,6 @@
 #include "expr/expr.h"
 
+#include <algorithm>
 #include <map>
 #include <sstream>
 #include <unordered_set>
@@ -10,7 +11,12 @@
 namespace moa::expr {
 namespace {
 
-Expr Make(Node node) { return std::make_shared<const Node>(std::move(node)); }
+Expr Make(Node node) {
+  node.depth = 0;
+  for (const Expr& o : node.operands) node.depth = std::max(node.depth, o->depth + 1);
+  UserCheck(node.depth <= kMaxDepth, "expression nested deeper than ", kMaxDepth);
+  return std::make_shared<const Node>(std::move(node));
+}
 
 Node Base(Kind kind, Shape shape, std::vector<Expr> operands, ElemType type = ElemType::kReal) {
   Node n;

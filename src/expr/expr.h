@@ -44,6 +44,15 @@ struct SourceLoc {
 struct Node;
 using Expr = std::shared_ptr<const Node>;
 
+// The deepest expression DAG a constructor builds (depth: operations on the longest path down to
+// an input or constant, which have depth 0).
+// Every later pass (ψ-reduction, hoisting, factoring, printing, ONF lowering, the interpreters)
+// recurses along such paths, each at most a few frames per level and the scalar DAG at most
+// 2·depth + 1 deep, so bounding the depth here bounds every pass's stack. 128 is ten times any
+// real spec (attention is 12 deep) and leaves the whole pipeline of the deepest spec under 1 MiB
+// of stack even under AddressSanitizer (tested: src/spec/depth_test.cc).
+inline constexpr int kMaxDepth = 128;
+
 struct Node {
   Kind kind;
   Shape shape;
@@ -57,11 +66,15 @@ struct Node {
   Index counts;                          // kTake, kDrop: k; kPermute: p
   int64_t axis = 0;                      // kReduce: the reduced axis; kInner: the frame rank
   bool keepdim = false;                  // kReduce
+  bool empty_is_error = false;           // kReduce: a user's amax/max, which PyTorch refuses
+                                         // over an empty axis (softmax's own max is not)
   SourceLoc loc;
   std::string label;                     // optional user-facing name (the spec's variable)
+  int depth = 0;                         // 0 for a leaf, else 1 + the deepest operand's; <= kMaxDepth
 };
 
-// Constructors: each checks its operation's shape rule and throws moa::Error if it is broken.
+// Constructors: each checks its operation's shape rule and throws moa::Error if it is broken, or if
+// the node would be deeper than kMaxDepth ("expression nested deeper than 256").
 Expr Input(const std::string& name, Shape shape, ElemType type = ElemType::kReal);
 Expr Scalar(double value);
 // A size as a scalar value, e.g. q.size(-1) = dk: `math.sqrt(q.size(-1))` is Map(sqrt, Size(dk)).

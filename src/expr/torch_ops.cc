@@ -82,7 +82,9 @@ Expr Permute(Expr a, const std::vector<int64_t>& dims) {
 }
 
 Expr Amax(Expr a, int64_t dim, bool keepdim) {
-  return Reduce(BinaryOp::kMax, a, NormalizeDim(dim, Dimension(a->shape), "amax"), keepdim);
+  Node n = *Reduce(BinaryOp::kMax, a, NormalizeDim(dim, Dimension(a->shape), "amax"), keepdim);
+  n.empty_is_error = true;  // PyTorch: "Expected reduction dim to have non-zero size"
+  return std::make_shared<const Node>(std::move(n));
 }
 
 Expr Sum(Expr a, int64_t dim, bool keepdim) {
@@ -91,7 +93,8 @@ Expr Sum(Expr a, int64_t dim, bool keepdim) {
 
 Expr Softmax(Expr a, int64_t dim) {
   dim = NormalizeDim(dim, Dimension(a->shape), "softmax");
-  const Expr e = Arith(BinaryOp::kSub, a, Amax(a, dim, true));
+  // Softmax over an empty axis is empty in PyTorch, so its max may be over nothing.
+  const Expr e = Arith(BinaryOp::kSub, a, Reduce(BinaryOp::kMax, a, dim, true));
   const Expr x = Map(UnaryOp::kExp, e);
   return Arith(BinaryOp::kDiv, x, Sum(x, dim, true));
 }

@@ -24,7 +24,7 @@ Expr MaskedFill(Expr x, Expr mask, double value); // x.masked_fill(mask, value)
 Expr MatMul(Expr a, Expr b);                      // a @ b, ranks ≥ 2, batch dims broadcast
 Expr Transpose(Expr a, int64_t dim0, int64_t dim1);
 Expr Permute(Expr a, const std::vector<int64_t>& dims);
-Expr Amax(Expr a, int64_t dim, bool keepdim);
+Expr Amax(Expr a, int64_t dim, bool keepdim);      // refused over an empty axis, as in PyTorch
 Expr Sum(Expr a, int64_t dim, bool keepdim);
 Expr Softmax(Expr a, int64_t dim);                // exp(a − amax) / sum, as torch computes it
 // torch.ones(n, m, dtype=torch.bool).tril(diagonal): true where j ≤ i + diagonal, as ι n •≥ ι m.

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <functional>
+#include <map>
 
 #include "moa/error.h"
 #include "onf/lowerer.h"
@@ -22,7 +23,12 @@ bool IsRef(const Scalar& s, const std::string& name) { return Is(s, SKind::kRef)
 // expressions that differ only in the names of bound variables print alike (α-equivalence).
 std::string Canonical(const Scalar& s, const std::string& var) {
   int next = 0;
+  // Shared operands are renamed once (a DAG, not its paths); the key is kept alive with its
+  // result, since the substituted nodes this walk creates are temporaries.
+  std::map<const dnf::SNode*, std::pair<Scalar, Scalar>> memo;
   std::function<Scalar(const Scalar&)> rename = [&](const Scalar& x) -> Scalar {
+    auto it = memo.find(x.get());
+    if (it != memo.end()) return it->second.second;
     dnf::SNode copy = *x;
     if (x->kind == SKind::kFold) {
       std::string fresh(1, '#');  // built in two steps: GCC 12 warns falsely (-Wrestrict) on "#" + s
@@ -31,7 +37,9 @@ std::string Canonical(const Scalar& s, const std::string& var) {
       copy.args[0] = dnf::Substitute(x->args[0], x->name, Affine::Var(fresh));
     }
     for (Scalar& a : copy.args) a = rename(a);
-    return std::make_shared<const dnf::SNode>(std::move(copy));
+    Scalar result = std::make_shared<const dnf::SNode>(std::move(copy));
+    memo[x.get()] = {x, result};
+    return result;
   };
   return dnf::ToString(rename(dnf::Substitute(s, var, Affine::Var("#key"))));
 }
@@ -160,8 +168,13 @@ onf::Onf LowerOnePass(const dnf::Dnf& dnf, Tiles tiles, const std::map<std::stri
     for (size_t k = 0; k + 2 < d; ++k) index.push_back(Affine::Var(out.vars[k]));
     index.push_back(row);
     index.push_back(Affine::Var(j));
+    // o / z, and 0 over zero keys (where o = z = 0), as the DNF's factored quotient gives.
+    const Scalar no_keys = dnf::Binary(BinaryOp::kEqual, dnf::SizeValue(match->keys), dnf::Const(0));
+    auto quotient = [&](Scalar o, Scalar z) {
+      return dnf::Select(no_keys, dnf::Const(0), dnf::Binary(BinaryOp::kDiv, std::move(o), std::move(z)));
+    };
     onf::Stmt finish = onf::Loop(ii, bq, {onf::Guard(row_ok, {onf::Loop(j, dv, {onf::Store(out.name, lower.Gamma(out.name, index),
-        dnf::Binary(BinaryOp::kDiv, tile(o_tile, at_iij), tile(z_tile, at_ii)))})})});
+        quotient(tile(o_tile, at_iij), tile(z_tile, at_ii)))})})});
     if (split) {
       // The ranges' states combined by the same monoid: M = max_s m_s, w_s = e^{m_s − M} (0 for a
       // range that saw only masked keys, m_s = −∞), z = Σ_s z_s·w_s, o = Σ_s o_s·w_s, out = o / z.
@@ -176,7 +189,7 @@ onf::Onf LowerOnePass(const dnf::Dnf& dnf, Tiles tiles, const std::map<std::stri
           onf::Loop(ls, Extent(splits), {onf::Accum(zs, BinaryOp::kAdd, dnf::Binary(BinaryOp::kMul, tile(z_tile, at_ii), w))}),
           onf::Loop(j, dv, {onf::Let(os, dnf::Const(0)),
                             onf::Loop(ls, Extent(splits), {onf::Accum(os, BinaryOp::kAdd, dnf::Binary(BinaryOp::kMul, tile(o_tile, at_iij), w))}),
-                            onf::Store(out.name, lower.Gamma(out.name, index), dnf::Binary(BinaryOp::kDiv, dnf::Ref(os), dnf::Ref(zs)))})};
+                            onf::Store(out.name, lower.Gamma(out.name, index), quotient(dnf::Ref(os), dnf::Ref(zs)))})};
       finish = onf::Loop(ii, bq, {onf::Guard(row_ok, std::move(combine))});
     }
 

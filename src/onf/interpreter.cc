@@ -210,6 +210,7 @@ class Program {
 }  // namespace
 
 FlatBuffers Interpret(const Onf& onf, const Bindings& sizes, const FlatBuffers& inputs) {
+  for (const dnf::NonEmpty& n : onf.nonempty) UserCheck(n.extent.Evaluate(sizes) != 0, n.why);
   FlatBuffers buffers;
   for (const Buffer& b : onf.buffers) {
     const Index shape = Evaluate(b.shape, sizes);

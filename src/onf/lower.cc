@@ -1,5 +1,6 @@
 // Lowering DNF → ONF. Loads get flat offsets by γ; folds become accumulation loops placed just
 // before the statement that uses them, inside the loops that bind their free variables.
+#include <algorithm>
 #include <functional>
 #include <set>
 
@@ -54,28 +55,84 @@ Affine ExprLowerer::Gamma(const std::string& name, const std::vector<Affine>& in
   return offset;
 }
 
+// Shared subexpressions of more than this many nodes (as a tree) get a Let of their own; smaller
+// ones are recomputed where they are used, which keeps the ONF of real specs as it reads in the
+// DNF. Printed and interpreted as trees, shared subexpressions cost 2^n for n lines of `q = q + q`.
+constexpr size_t kInlineLimit = 32;
+
+void ExprLowerer::CountUses(const Scalar& s) {
+  auto [it, fresh] = size_.emplace(s.get(), 1);
+  if (!fresh) return;
+  size_t size = 1;
+  for (const Scalar& a : s->args) {
+    CountUses(a);
+    ++uses_[a.get()];
+    size = std::min(size + size_.at(a.get()), size_t{1} << 40);
+  }
+  size_[s.get()] = size;
+}
+
 Scalar ExprLowerer::Lower(const Scalar& s, std::vector<Stmt>* pre, const std::string& into) {
+  if (!scopes_.empty()) return LowerNode(s, pre, into);
+  // A top-level call: its memo lives as long as the call, since the caller places each call's
+  // statements in a loop nest of its own choosing.
+  CountUses(s);
+  scopes_.emplace_back();
+  struct Reset {
+    ExprLowerer* self;
+    ~Reset() {
+      self->scopes_.clear();
+      self->uses_.clear();
+      self->size_.clear();
+    }
+  } reset{this};
+  return LowerNode(s, pre, into);
+}
+
+Scalar ExprLowerer::LowerNode(const Scalar& s, std::vector<Stmt>* pre, const std::string& into) {
+  for (auto scope = scopes_.rbegin(); scope != scopes_.rend(); ++scope) {
+    auto it = scope->find(s.get());
+    if (it != scope->end()) return it->second;
+  }
+  Scalar result;
   switch (s->kind) {
     case SKind::kLoad:
-      return s->flat ? s : dnf::FlatLoad(s->name, Gamma(s->name, s->index));
+      result = s->flat ? s : dnf::FlatLoad(s->name, Gamma(s->name, s->index));
+      break;
     case SKind::kRef:
-      return dnf::Ref(s->name);
+      result = dnf::Ref(s->name);
+      break;
     case SKind::kFold: {
       const std::string acc = into.empty() ? Fresh("acc") : into;
       pre->push_back(Let(acc, dnf::Const(Identity(s->binary))));
       Stmt loop = Loop(s->name, s->extent);
-      const Scalar body = Lower(s->args[0], &loop.body);
+      scopes_.emplace_back();
+      const Scalar body = LowerNode(s->args[0], &loop.body, "");
+      scopes_.pop_back();
       loop.body.push_back(Accum(acc, s->binary, body));
       pre->push_back(std::move(loop));
-      return dnf::Ref(acc);
+      result = dnf::Ref(acc);
+      break;
     }
     default: {
       if (s->args.empty()) return s;
       dnf::SNode copy = *s;
-      for (Scalar& a : copy.args) a = Lower(a, pre);
-      return std::make_shared<const dnf::SNode>(std::move(copy));
+      for (Scalar& a : copy.args) a = LowerNode(a, pre, "");
+      result = std::make_shared<const dnf::SNode>(std::move(copy));
+      if (s->factored) {  // (Σ_{l<n} x) / c is 0 for n = 0, not 0 / 0 (see dnf::SNode::factored)
+        const Scalar empty = dnf::Binary(BinaryOp::kEqual, dnf::SizeValue(s->args[0]->extent), dnf::Const(0));
+        result = dnf::Select(empty, dnf::Const(0), result);
+      }
+      auto u = uses_.find(s.get());
+      if (u != uses_.end() && u->second > 1 && size_.at(s.get()) > kInlineLimit) {
+        const std::string name = Fresh("t");
+        pre->push_back(Let(name, result));
+        result = dnf::Ref(name);
+      }
     }
   }
+  scopes_.back().emplace(s.get(), result);
+  return result;
 }
 
 std::string ExprLowerer::Fresh(const std::string& base) {
@@ -100,6 +157,7 @@ std::vector<Extent> SymbolicStrides(const Shape& shape, Layout layout) {
 
 Onf Lower(const dnf::Dnf& dnf, const std::map<std::string, Layout>& layouts) {
   Onf onf;
+  onf.nonempty = dnf.nonempty;
   auto layout_of = [&](const std::string& name) {
     auto it = layouts.find(name);
     return it == layouts.end() ? Layout::kRowMajor : it->second;

@@ -21,12 +21,22 @@ class ExprLowerer {
   dnf::Affine Gamma(const std::string& buffer, const std::vector<dnf::Affine>& index) const;
   // Rewrites loads to flat offsets and folds to accumulators declared in `pre`; `into` names the
   // accumulator of a fold at the root (a hoisted let accumulates in place).
+  // A subexpression `s` uses more than once is lowered once: a fold into one loop, anything of
+  // more than a few nodes into one `Let` (a named temporary, as the DNF printer names it).
   dnf::Scalar Lower(const dnf::Scalar& s, std::vector<Stmt>* pre, const std::string& into = "");
   std::string Fresh(const std::string& base);
 
  private:
+  dnf::Scalar LowerNode(const dnf::Scalar& s, std::vector<Stmt>* pre, const std::string& into);
+  void CountUses(const dnf::Scalar& s);
+
   std::map<std::string, Buffer> buffers_;  // copies: callers may grow their buffer list
   std::set<std::string> taken_;
+  // For one top-level Lower call: uses of each node, its size as a tree (saturating), and what
+  // each node lowered to, per loop scope (a value bound inside a fold's loop is not visible after
+  // the loop, so each fold's body opens a scope that closes with it).
+  std::map<const dnf::SNode*, size_t> uses_, size_;
+  std::vector<std::map<const dnf::SNode*, dnf::Scalar>> scopes_;
 };
 
 }  // namespace moa::onf::internal

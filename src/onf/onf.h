@@ -46,6 +46,7 @@ struct Buffer {
 struct Onf {
   std::vector<Buffer> buffers;  // inputs, then outputs
   std::vector<Stmt> body;
+  std::vector<dnf::NonEmpty> nonempty;  // checked by the interpreter before it runs
 };
 
 // Lowers with the given layout per buffer name (default row-major).

@@ -45,6 +45,7 @@ struct Ast {
   bool is_int = false;
   std::vector<AstPtr> children;
   std::vector<Keyword> keywords;  // kCall
+  int depth = 0;                  // 0 for a leaf, else 1 + the deepest child's; <= expr::kMaxDepth
 };
 
 struct Target {

@@ -182,10 +182,15 @@ class Lowerer {
       const Value v = Eval(values[i]);
       if (v.kind != K::kTensor || v.tensor->shape.empty())
         cx_.Fail(values[i]->start, "a spec returns tensors, got " + DescribeValue(v));
+      // An output is a buffer of its own: its name may not be an argument's (`return q` would
+      // otherwise name the output `q` and the input buffer would stand for both) or another's.
+      auto taken = [&](const std::string& n) {
+        if (std::find(spec_.output_names.begin(), spec_.output_names.end(), n) != spec_.output_names.end()) return true;
+        return std::any_of(spec_.params.begin(), spec_.params.end(), [&](const Param& p) { return p.name == n; });
+      };
       std::string name = values.size() == 1 ? "out" : "out" + std::to_string(i);
-      if (values[i]->kind == AstKind::kName) name = values[i]->text;
-      if (std::find(spec_.output_names.begin(), spec_.output_names.end(), name) != spec_.output_names.end())
-        name = "out" + std::to_string(i);
+      if (values[i]->kind == AstKind::kName && !taken(values[i]->text)) name = values[i]->text;
+      for (int k = 0; taken(name); ++k) name = "out" + std::to_string(i) + (k ? "_" + std::to_string(k) : "");
       spec_.outputs.push_back(v.tensor);
       spec_.output_names.push_back(name);
     }

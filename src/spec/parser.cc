@@ -259,7 +259,34 @@ class Parser {
     return targets;
   }
 
-  static AstPtr Make(AstKind kind, expr::SourceLoc loc, std::vector<AstPtr> children = {}, std::string text = "") {
+  // The lowering and every later pass recurse along the tree, so a tree deeper than the limit is
+  // refused where it is built: a chain of `.abs()` or of `[0]` is built by a loop, not recursion.
+  void SetDepth(Ast& a) const {
+    a.depth = 0;
+    for (const AstPtr& c : a.children)
+      if (c) a.depth = std::max(a.depth, c->depth + 1);
+    for (const Keyword& k : a.keywords) a.depth = std::max(a.depth, k.value->depth + 1);
+    if (a.depth > expr::kMaxDepth) Fail(a.loc, "expression nested deeper than " + std::to_string(expr::kMaxDepth));
+  }
+
+  // Counts the parser's own recursion (parentheses, arguments, unary operators, `**`), which nests
+  // even where the tree does not, e.g. `((((q))))`: each level is about a dozen frames. The
+  // statement's own expression is level 0 (nesting_ starts at -1).
+  class Nesting {
+   public:
+    Nesting(Parser& p, const Token& at) : p_(p) {
+      if (++p_.nesting_ > expr::kMaxDepth)
+        p_.Fail(at, "expression nested deeper than " + std::to_string(expr::kMaxDepth));
+    }
+    ~Nesting() { --p_.nesting_; }
+    Nesting(const Nesting&) = delete;
+    Nesting& operator=(const Nesting&) = delete;
+
+   private:
+    Parser& p_;
+  };
+
+  AstPtr Make(AstKind kind, expr::SourceLoc loc, std::vector<AstPtr> children = {}, std::string text = "") const {
     auto a = std::make_shared<Ast>();
     a->kind = kind;
     a->loc = loc;
@@ -267,6 +294,7 @@ class Parser {
     a->text = std::move(text);
     const bool led_by_operand = kind == AstKind::kBinary || kind == AstKind::kAttribute || kind == AstKind::kSubscript;
     a->start = led_by_operand && !a->children.empty() ? a->children[0]->start : loc;
+    SetDepth(*a);
     return a;
   }
 
@@ -284,6 +312,7 @@ class Parser {
   }
 
   AstPtr ParseExpr() {
+    const Nesting nesting(*this, Peek());
     if (IsName("lambda")) Fail(Peek(), "unsupported 'lambda'");
     AstPtr e = ParseComparison();
     if (IsName("if")) Fail(Peek(), "unsupported conditional expression 'if … else'");
@@ -324,6 +353,7 @@ class Parser {
 
   AstPtr ParseUnary() {
     if (IsOp("-") || IsOp("+") || IsOp("~")) {
+      const Nesting nesting(*this, Peek());
       const Token& op = Next();
       return Make(AstKind::kUnary, Loc(op), {ParseUnary()}, op.text);
     }
@@ -331,6 +361,7 @@ class Parser {
     if (IsName("await")) Fail(Peek(), "unsupported 'await'");
     AstPtr base = ParsePrimary();
     if (IsOp("**")) {
+      const Nesting nesting(*this, Peek());
       const Token& op = Next();
       return Make(AstKind::kBinary, Loc(op), {base, ParseUnary()}, "**");
     }
@@ -382,6 +413,7 @@ class Parser {
       Next();
     }
     ExpectOp(")", "to close the call");
+    SetDepth(*call);
     return call;
   }
 
@@ -485,6 +517,7 @@ class Parser {
   const std::vector<Token>& t_;
   const std::string& file_;
   size_t i_ = 0;
+  int nesting_ = -1;
 };
 
 }  // namespace

@@ -5,6 +5,9 @@ float64 ONF interpreter; for attention also the one-pass ONF lifted to tiles, `-
 PyTorch itself executing the very same Python source. They must
 agree to 1e-12 relative (max-norm of the difference over max-norm of the reference).
 
+Every built-in, and a few user specs at the edges of the subset, also run with size 0 and size 1
+on each axis in turn; where PyTorch raises (amax over an empty axis), moa must refuse too.
+
 MOA_BIN names the `moa` binary (default: the release build).
 """
 import json
@@ -94,9 +97,50 @@ def extent(value, sizes):
 @pytest.mark.parametrize("case", range(len(SIZES)))
 def test_builtin_matches_torch(name, lift, case, tmp_path):
     d = derive(name)
+    sizes = {s: SIZES[case].get(s, 3) for s in d["spec"]["sizes"]}
+    check_against_torch(name, d, ["--builtin", name], lift, sizes, np.random.default_rng(1000 + case), tmp_path)
+
+
+def edge_cases(spec_sizes):
+    """Size 0 and size 1 on each axis in turn, the others 2, 3, …: e.g. attention over zero keys."""
+    for edge in spec_sizes:
+        for value in (0, 1):
+            other = iter(range(2, 100))
+            yield {s: value if s == edge else next(other) for s in spec_sizes}
+
+
+@pytest.mark.parametrize("name,lift", RUNS, ids=[f"{n}-lift{l}" if l else n for n, l in RUNS])
+def test_builtin_matches_torch_at_edge_sizes(name, lift, tmp_path):
+    d = derive(name)
+    for k, sizes in enumerate(edge_cases(d["spec"]["sizes"])):
+        case_dir = tmp_path / str(k)
+        case_dir.mkdir()
+        check_against_torch(name, d, ["--builtin", name], lift, sizes, np.random.default_rng(2000 + k), case_dir)
+
+
+# Specs written by users at the edges of the subset, run from their source file.
+EDGE_SPECS = {
+    "identity": 'def f(q: "n d"):\n    return q\n',
+    "two_outputs": 'def f(q: "n d", k: "n d"):\n    return k, q\n',
+    "softmax_empty": 'import torch\ndef f(s: "n m", v: "m d"):\n    return torch.softmax(s, dim=-1) @ v\n',
+    "mean_rows": 'import torch\ndef f(q: "n d"):\n    return q.sum(-1) + q.mean(0).sum()\n',
+}
+
+
+@pytest.mark.parametrize("name", sorted(EDGE_SPECS))
+def test_user_spec_matches_torch_at_edge_sizes(name, tmp_path):
+    source = "import torch\n" + EDGE_SPECS[name]
+    path = tmp_path / f"{name}.py"
+    path.write_text(source)
+    d = json.loads(moa("derive", str(path), "--json"))
+    for k, sizes in enumerate(edge_cases(d["spec"]["sizes"])):
+        case_dir = tmp_path / str(k)
+        case_dir.mkdir()
+        check_against_torch(name, d, [str(path)], None, sizes, np.random.default_rng(3000 + k), case_dir)
+
+
+def check_against_torch(name, d, spec_args, lift, sizes, rng, tmp_path):
     spec = d["spec"]
-    rng = np.random.default_rng(1000 + case)
-    sizes = {s: SIZES[case].get(s, 3) for s in spec["sizes"]}
     args, torch_args = [], []
     for p in spec["params"]:
         shape = [extent(e, sizes) for e in p["shape"]]
@@ -114,10 +158,16 @@ def test_builtin_matches_torch(name, lift, case, tmp_path):
         outs.append(path)
         args += ["--output", f"{o['name']}={path}"]
     sets = ",".join(f"{k}={v}" for k, v in sizes.items())
-    moa("run", "--builtin", name, "--set", sets, *args, *(["--lift", lift] if lift else []))
-
+    run = ["run", *spec_args, "--set", sets, *args, *(["--lift", lift] if lift else [])]
     f = torch_function(d["spec"]["source"], name)
-    want = f(*torch_args)
+    try:
+        want = f(*torch_args)
+    except (IndexError, RuntimeError) as e:  # e.g. amax over an empty axis: moa must refuse too
+        done = subprocess.run([MOA, *run], capture_output=True, text=True)
+        assert done.returncode == 2 and "PyTorch refuses it too" in done.stderr, \
+            f"{name} sizes={sizes}: PyTorch raised {e!r}, moa gave {done.returncode}: {done.stderr}"
+        return
+    moa(*run)
     if not isinstance(want, tuple):
         want = (want,)
     assert len(want) == len(outs)
@@ -126,7 +176,7 @@ def test_builtin_matches_torch(name, lift, case, tmp_path):
         w = w.double().numpy() if w.dtype != torch.bool else w.numpy().astype(np.float64)
         assert got.shape == w.shape
         finite = np.isfinite(w)
-        assert np.array_equal(np.isfinite(got), finite), "inf/NaN in different places"
+        assert np.array_equal(np.isfinite(got), finite), f"{name} sizes={sizes}: inf/NaN in different places"
         scale = np.max(np.abs(w[finite]), initial=0.0)
         err = np.max(np.abs(got[finite] - w[finite]), initial=0.0)
         assert err <= 1e-12 * max(scale, 1e-300) or err == 0.0, f"{name} sizes={sizes}: rel err {err / scale:.3g}"
