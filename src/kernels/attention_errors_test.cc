@@ -242,8 +242,10 @@ TEST(AttentionErrorsTest, EveryInputDisjointFromEveryOutput) {
       a.options.lse = Tensor::Lse(a.ld.data(), DType::kFloat32, 2, 4, 5);
       // The input's view keeps its sizes; its first elements move onto the output's memory
       // (out holds 120 floats and lse 40: every input's view is at least that long).
-      Tensor& in = input[0] == 'q' ? a.q : input[0] == 'k' ? a.k : input[0] == 'v' ? a.v
-                                                                                    : *a.options.mask;
+      Tensor& in = input[0] == 'q'   ? a.q
+                   : input[0] == 'k' ? a.k
+                   : input[0] == 'v' ? a.v
+                                     : *a.options.mask;
       std::vector<float> arena(in.NumElements() + 256, 0.25f);
       in.data = arena.data();
       Tensor& written = output[0] == 'o' ? a.out : *a.options.lse;

@@ -47,6 +47,10 @@ struct Range {
   bool f64;
   int max_exp;  // largest binary exponent of a finite value
   double Round(double x) const { return f64 ? x : static_cast<double>(static_cast<float>(x)); }
+  // a + b as the kernels add them (both exact in the dtype): overflow gives +-inf, as IEEE does.
+  double Add(double a, double b) const {
+    return f64 ? a + b : static_cast<double>(static_cast<float>(a) + static_cast<float>(b));
+  }
   double Lowest() const {
     return f64 ? std::numeric_limits<double>::lowest() : std::numeric_limits<float>::lowest();
   }
@@ -160,7 +164,7 @@ Problem Make(const Shape& s, DType dtype, int variant, std::mt19937* rng) {
         double dot = 0;
         for (int64_t c = 0; c < s.dk; ++c) dot += p.q.Get4(0, h, i, c) * p.k.Get4(0, hk, j, c);
         x[j] = dot * p.scale;  // exact
-        if (p.has_mask) x[j] = range.Round(x[j] + p.mask.Get4(0, h, i, j));
+        if (p.has_mask) x[j] = range.Add(x[j], p.mask.Get4(0, h, i, j));
         nan = nan || std::isnan(x[j]) || x[j] == kInf;
         mx = std::max(mx, x[j]);
       }

@@ -641,6 +641,40 @@ struct Kernel {
     return lo;  // never used: pairs exist only on AVX-512 targets, for bfloat16 inputs (A = float)
   }
 
+  // OnlineSoftmax's exp pass over one vector of queries (S^T column st, `cols` rows lds apart):
+  // each score becomes its probability 2^t (written as bfloat16 pairs with to_pairs); returns
+  // their sum. kFma: t = x s log2(e) - ref2, one FMA; else t = (x s - ref) log2(e) - shift.
+  template <bool kFma, class V>
+  HWY_INLINE V ExpColumns(A* st, int64_t lds, int64_t cols, bool to_pairs, V vscale, V ref, V ref2,
+                          V shift) const {
+    const V log2e = hn::Set(d, A(kLog2e));
+    const V vscale2 = hn::Mul(vscale, log2e);
+    auto exponent = [&](V x) HWY_ATTR {
+      if constexpr (kFma) {
+        return hn::MulSub(x, vscale2, ref2);
+      } else {
+        return hn::MulSub(hn::Sub(hn::Mul(x, vscale), ref), log2e, shift);
+      }
+    };
+    V sum = hn::Zero(d);
+    if (to_pairs) {
+      for (int64_t j = 0; j < cols; j += 2) {
+        const V e0 = Pow2(d, exponent(hn::Load(d, st + j * lds)));
+        const V e1 =
+            j + 1 < cols ? Pow2(d, exponent(hn::Load(d, st + (j + 1) * lds))) : hn::Zero(d);
+        sum = hn::Add(sum, hn::Add(e0, e1));
+        hn::Store(PackPair(e0, e1), d, st + (j / 2) * lds);
+      }
+    } else {
+      for (int64_t j = 0; j < cols; ++j) {
+        const V e = Pow2(d, exponent(hn::Load(d, st + j * lds)));
+        hn::Store(e, d, st + j * lds);
+        sum = hn::Add(sum, e);
+      }
+    }
+    return sum;
+  }
+
   // The online-softmax step on a tile, vectorised along queries: m' = max(m, max_j s S^T[j]),
   // P^T = exp(s S^T - m'), z' = z e^{m - m'} + sum_j P^T[j], O^T *= e^{m - m'}, where s is
   // score_scale (> 0; 1 when the scores are already scaled). A query whose scores are all masked
@@ -653,7 +687,6 @@ struct Kernel {
     const auto neg_inf = hn::Set(d, -std::numeric_limits<A>::infinity());
     const auto vscale = hn::Set(d, score_scale);
     const auto log2e = hn::Set(d, A(kLog2e));
-    const auto vscale2 = hn::Set(d, score_scale * A(kLog2e));
     const auto slack = hn::Set(d, A(kRescaleSlack));
     const auto shift = hn::Set(d, static_cast<A>(pow2_shift));
     const auto fma_limit = hn::Set(d, A(kFmaReferenceLimit));
@@ -675,36 +708,10 @@ struct Kernel {
       // s log2(e) x - (ref log2(e) + shift); else (s x - ref) log2(e) - shift, from the same
       // rounded s x the maximum was taken over (kFmaReferenceLimit).
       const auto ref2 = hn::MulAdd(ref, log2e, shift);
-      auto sum = hn::Zero(d);
-      auto exp_pass = [&](auto fma_tag) {
-        auto exponent = [&](hn::Vec<decltype(d)> x) {
-          if constexpr (decltype(fma_tag)::value) {
-            return hn::MulSub(x, vscale2, ref2);
-          } else {
-            return hn::MulSub(hn::Sub(hn::Mul(x, vscale), ref), log2e, shift);
-          }
-        };
-        if (to_pairs) {
-          for (int64_t j = 0; j < cols; j += 2) {
-            const auto e0 = Pow2(d, exponent(hn::Load(d, st + j * lds + i)));
-            const auto e1 = j + 1 < cols ? Pow2(d, exponent(hn::Load(d, st + (j + 1) * lds + i)))
-                                         : hn::Zero(d);
-            sum = hn::Add(sum, hn::Add(e0, e1));
-            hn::Store(PackPair(e0, e1), d, st + (j / 2) * lds + i);
-          }
-        } else {
-          for (int64_t j = 0; j < cols; ++j) {
-            const auto e = Pow2(d, exponent(hn::Load(d, st + j * lds + i)));
-            hn::Store(e, d, st + j * lds + i);
-            sum = hn::Add(sum, e);
-          }
-        }
-      };
-      if (hn::AllTrue(d, hn::Lt(hn::Abs(ref), fma_limit))) {
-        exp_pass(std::true_type{});
-      } else {
-        exp_pass(std::false_type{});
-      }
+      const auto sum =
+          hn::AllTrue(d, hn::Lt(hn::Abs(ref), fma_limit))
+              ? ExpColumns<true>(st + i, lds, cols, to_pairs, vscale, ref, ref2, shift)
+              : ExpColumns<false>(st + i, lds, cols, to_pairs, vscale, ref, ref2, shift);
       if (rescale && moved) {
         const auto alpha = Pow2(d, hn::Mul(hn::Sub(m_old, ref), log2e));
         hn::Store(hn::MulAdd(hn::Load(d, z + i), alpha, sum), d, z + i);
