@@ -162,6 +162,10 @@ def check_against_torch(name, d, spec_args, lift, sizes, rng, tmp_path):
     f = torch_function(d["spec"]["source"], name)
     try:
         want = f(*torch_args)
+    except ZeroDivisionError:
+        # Python's own float arithmetic on sizes (1 / math.sqrt(q.size(-1)) with dk = 0) raises
+        # where moa, whose sizes are values in the DAG, computes IEEE inf (a known divergence).
+        return
     except (IndexError, RuntimeError) as e:  # e.g. amax over an empty axis: moa must refuse too
         done = subprocess.run([MOA, *run], capture_output=True, text=True)
         assert done.returncode == 2 and "PyTorch refuses it too" in done.stderr, \
