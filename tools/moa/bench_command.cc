@@ -21,6 +21,7 @@
 
 #include "bench.h"
 #include "commands.h"
+#include "cost/machine_model.h"
 #include "peer.h"
 #include "strict_numbers.h"
 #include "moa/attention.h"
@@ -218,6 +219,30 @@ void RunBench(const BenchFlags& flags) {
             "moa bench: --mask: expected none, bool, additive or padding, got '", flags.mask, "'");
   UserCheck(!flags.report || (!flags.causal && flags.mask == "none"),
             "moa bench --report: the cost model prices unmasked attention; drop --causal and --mask");
+
+  // Every point's q, k, v, out (and mask) against this machine's memory, with overflow checks,
+  // before the first is measured: sizes too large were std::bad_alloc at their point.
+  const int64_t memory = cost::PhysicalMemoryBytes();
+  for (int64_t n : ns)
+    for (int64_t d : ds)
+      for (DType dtype : dtypes) {
+        const int64_t heads = flags.heads > 0 ? flags.heads : std::max<int64_t>(1, 4096 / n);
+        const int64_t nq = flags.nq > 0 ? flags.nq : n;
+        const int64_t kv_heads = flags.kv_heads > 0 ? flags.kv_heads : heads;
+        const int64_t item = static_cast<int64_t>(DTypeSize(dtype));
+        int64_t row = 0, qo = 0, kv = 0, mask = 0, bytes = 0;  // row: 2 rows of d elements
+        bool fits = !__builtin_mul_overflow(d, 2 * item, &row) && !__builtin_mul_overflow(heads, nq, &qo) &&
+                    !__builtin_mul_overflow(qo, row, &qo) && !__builtin_mul_overflow(kv_heads, n, &kv) &&
+                    !__builtin_mul_overflow(kv, row, &kv) && !__builtin_add_overflow(qo, kv, &bytes);
+        if (flags.mask != "none") {
+          fits = fits && !__builtin_mul_overflow(nq, n, &mask) && !__builtin_mul_overflow(mask, item, &mask) &&
+                 !__builtin_add_overflow(bytes, mask, &bytes);
+        }
+        UserCheck(fits && (memory <= 0 || bytes <= memory), "moa bench: --n ", n, " --d ", d, " (",
+                  DTypeName(dtype), ", ", heads, " heads): q, k, v, out", flags.mask != "none" ? " and the mask" : "",
+                  " need ", fits ? std::to_string(bytes) + " bytes" : "more than 2^63 bytes",
+                  ", more than this machine's memory (", memory, " bytes); give smaller sizes");
+      }
 
   SetAttentionKernelTarget(flags.target);
   std::cerr << "moa bench: kernels on SIMD target " << AttentionKernelTarget()
