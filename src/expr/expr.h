@@ -49,8 +49,9 @@ using Expr = std::shared_ptr<const Node>;
 // Every later pass (ψ-reduction, hoisting, factoring, printing, ONF lowering, the interpreters)
 // recurses along such paths, each at most a few frames per level and the scalar DAG at most
 // 2·depth + 1 deep, so bounding the depth here bounds every pass's stack. 128 is ten times any
-// real spec (attention is 12 deep) and leaves the whole pipeline of the deepest spec under 1 MiB
-// of stack even under AddressSanitizer (tested: src/spec/depth_test.cc).
+// real spec and leaves the whole pipeline of the deepest spec under 1 MiB of stack in a release
+// build, and under 8 MiB (a main thread's) with AddressSanitizer, whose frames are several times
+// larger (tested: src/spec/depth_test.cc).
 inline constexpr int kMaxDepth = 128;
 
 struct Node {
