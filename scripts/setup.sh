@@ -13,6 +13,7 @@ packages=(
   python3-matplotlib                             # `moa bench --report` plots
   libdnnl-dev                                    # oneDNN: `moa bench`'s unfused peer
   libopenmpi-dev openmpi-bin python3-mpi4py      # attention over MPI (moa_ring, `moa ring`)
+  clang-14 libclang-rt-14-dev                    # libFuzzer: the fuzz preset (scripts/fuzz.sh)
 )
 
 missing=()

@@ -8,8 +8,12 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 scripts/setup.sh
-for preset in ${MOA_TEST_PRESETS:-release asan tsan}; do
+for preset in ${MOA_TEST_PRESETS:-release asan tsan fuzz}; do
   echo "== moa tests: preset $preset"
+  if [ "$preset" = fuzz ]; then
+    scripts/fuzz.sh "${MOA_FUZZ_SECONDS:-60}"
+    continue
+  fi
   scripts/build.sh "$preset"
   if [ "$preset" = tsan ]; then
     ctest --preset "$preset" -j "$(nproc)" -R '^Attention'

@@ -290,7 +290,10 @@ class _Call:
                 mask_dtype = "bool"
             else:
                 want = "float32" if q.dtype == "bfloat16" else q.dtype
-                if m.dtype != want:
+                have = m.dtype
+                if have == "bfloat16":  # bit patterns (uint16): the top half of a float32
+                    full, have = (np.asarray(full, np.uint32) << 16).view(np.float32), "float32"
+                if have != want:
                     full = full.astype(want)
                 mask_dtype = want
             mask4 = full.reshape(*_batch_heads(lead_q), L, keys)

@@ -88,16 +88,10 @@ def pytorch(q, k, v, mask, scale):
     return torch.softmax(s, -1) @ v, torch.logsumexp(s, -1), s
 
 
-# A bfloat16 torch mask reaches the kernels as its uint16 bit patterns converted to float32 as
-# integers (python/moa/__init__.py, _Call: `full.astype(want)`), so it adds 16256 where it holds
-# 1.0: the bfloat16-mask case fails until that conversion takes the bits as bfloat16.
-BF16_MASK_BUG = pytest.mark.xfail(strict=True, reason="bfloat16 mask bits converted as integers")
-
-
 @pytest.mark.parametrize("dtype, mask_dtype", [
     (torch.float64, torch.float64), (torch.float32, torch.float32),
     (torch.bfloat16, torch.float32),
-    pytest.param(torch.bfloat16, torch.bfloat16, marks=BF16_MASK_BUG)])
+    (torch.bfloat16, torch.bfloat16)])
 def test_extreme_magnitudes_match_pytorch(dtype, mask_dtype):
     rng = np.random.default_rng(21)
     tol = TOL[dtype]

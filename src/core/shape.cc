@@ -28,8 +28,13 @@ Extent Size(const Shape& shape) {
 }
 
 int64_t Product(const Index& v) {
+  // An empty axis anywhere makes π v = 0, whatever the order of the others (a Fortran-order .npy
+  // of shape (0, 3, 5e7, …) reversed overflowed before reaching the 0: fuzz/npy_fuzz.cc).
+  for (int64_t x : v)
+    if (x == 0) return 0;
   int64_t p = 1;
-  for (int64_t x : v) p *= x;
+  for (int64_t x : v)
+    if (__builtin_mul_overflow(p, x, &p)) throw Error("the shape " + ToString(v) + " has more elements than 64-bit counts hold");
   return p;
 }
 

@@ -38,6 +38,9 @@ std::string Field(const std::string& header, const std::string& key, const std::
 Index ParseShape(const std::string& tuple, const std::string& what) {
   Index shape;
   std::string digits;
+  // A tuple: the header's field ended anywhere else (an empty value read past its end).
+  UserCheck(tuple.size() >= 2 && tuple.front() == '(' && tuple.back() == ')', what,
+            ": malformed shape '", tuple, "' in the .npy header: expected a tuple");
   for (char c : tuple.substr(1)) {
     if (c >= '0' && c <= '9') {
       digits += c;

@@ -44,5 +44,36 @@ TEST(Npy, RejectsBadFiles) {
   EXPECT_THROW(ReadNpy("/nonexistent/file.npy"), Error);
 }
 
+// Found by fuzz/npy_fuzz.cc: a shape field that is not a tuple (here empty, the header's last
+// field) was read as one, and substr threw std::out_of_range past every moa::Error handler.
+TEST(Npy, RejectsShapesThatAreNotTuples) {
+  for (const std::string shape : {"", "5", "(5,", "5)"}) {
+    std::string header = "{'descr': '<f8', 'fortran_order': False, 'shape': " + shape + "}";
+    header.resize(118, ' ');
+    header += '\n';
+    const std::string file = std::string("\x93NUMPY\x01\x00", 8) + static_cast<char>(header.size()) +
+                             '\0' + header + std::string(40, '\0');
+    try {
+      ParseNpy(file, "x.npy");
+      FAIL() << shape;
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("x.npy: malformed shape"), std::string::npos) << e.what();
+    }
+  }
+}
+
+// Found by fuzz/npy_fuzz.cc: an empty Fortran-order array whose other extents multiply past
+// int64 (π was taken in reversed order, overflowing before the 0): it has 0 elements.
+TEST(Npy, EmptyArraysOfHugeExtents) {
+  std::string header = "{'descr': '<f8', 'fortran_order': True, 'shape': (0, 3, 5555555554, 3, 5555555554, 4), }";
+  header.resize(126, ' ');
+  header += '\n';
+  const std::string file = std::string("\x93NUMPY\x01\x00", 8) + static_cast<char>(header.size()) + '\0' + header;
+  const Array a = ParseNpy(file, "x.npy");
+  EXPECT_EQ(a.size(), 0);
+  EXPECT_EQ(a.shape(), (Index{0, 3, 5555555554, 3, 5555555554, 4}));
+  EXPECT_THROW(Product({3, 5555555554, 3, 5555555554, 4, 5555555554}), Error);
+}
+
 }  // namespace
 }  // namespace moa::io

@@ -31,8 +31,12 @@ bool CpuHasAvx512Bf16() {
 
 // Everything below runs only where CpuHasAvx512Bf16(). A pragma rather than a function attribute,
 // so that the lambdas of Unrolled get the target too.
+#if defined(__clang__)  // clang has no GCC target pragma (the fuzz preset builds with clang)
+#pragma clang attribute push(__attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512bf16"))), apply_to = function)
+#else
 #pragma GCC push_options
 #pragma GCC target("avx512f,avx512bw,avx512vl,avx512dq,avx512bf16")
+#endif
 
 namespace {
 
@@ -343,7 +347,11 @@ __attribute__((noinline)) double Bf16DotPeakLoop(int64_t iters) {
   return 12.0 * 32 * 2 * static_cast<double>(iters);
 }
 
+#if defined(__clang__)
+#pragma clang attribute pop
+#else
 #pragma GCC pop_options
+#endif
 
 #else  // not x86-64: the portable float32 path is always used.
 
