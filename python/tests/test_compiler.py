@@ -100,3 +100,19 @@ def test_lifted_one_pass_agrees_with_three_pass():
         moa.derive(builtin="example4_softmax", lift=4)
     with pytest.raises(TypeError, match="lift"):
         moa.derive(SPEC, lift="4x4")
+
+
+@pytest.mark.parametrize("body", ["(" * 2000 + "q" + ")" * 2000, "-" * 10000 + "q", "q" + ".abs()" * 5000])
+def test_deep_nesting_is_a_spec_error_not_a_crash(body):
+    # Each of these overflowed the stack of the Python process (issue 21); now an error at the
+    # construct that crosses the limit, and the interpreter goes on.
+    with pytest.raises(moa.SpecError, match=r":2:\d+: error: expression nested deeper than 128"):
+        moa.derive('def f(q: "n d"):\n    return ' + body + "\n")
+    assert moa.derive('def f(q: "n d"):\n    return -q\n').minimal
+
+
+def test_source_that_is_not_utf8_is_a_spec_error(tmp_path):
+    path = tmp_path / "latin1.py"
+    path.write_bytes(b'def f(q: "n d"):\n    # \xe7\n    return q\n')
+    with pytest.raises(moa.SpecError, match=r"latin1.py:2:7: error: the source is not UTF-8 \(byte 0xE7\)"):
+        moa.derive(str(path))

@@ -4,21 +4,11 @@
 
 #include <gtest/gtest.h>
 
-#include <functional>
-
+#include "core/error_testing.h"
 #include "moa/error.h"
 
 namespace moa::driver {
 namespace {
-
-std::string ErrorOf(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
 
 bool Has(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 

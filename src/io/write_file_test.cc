@@ -4,23 +4,14 @@
 
 #include <cstdio>
 #include <fstream>
-#include <functional>
 #include <sstream>
 
+#include "core/error_testing.h"
 #include "io/npy.h"
 #include "moa/error.h"
 
 namespace moa::io {
 namespace {
-
-std::string ErrorOf(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
 
 TEST(WriteFile, WritesTheBytes) {
   const std::string path = testing::TempDir() + "moa_write_file_test.bin";

@@ -222,13 +222,20 @@ void RunBench(const BenchFlags& flags) {
 
   // Every point's q, k, v, out (and mask) against this machine's memory, with overflow checks,
   // before the first is measured: sizes too large were std::bad_alloc at their point.
+  // A point's query heads (4096 / n by default, so small n still gives the cores work), query
+  // rows and key/value heads.
+  struct Heads {
+    int64_t heads, nq, kv_heads;
+  };
+  const auto heads_of = [&](int64_t n) {
+    const int64_t heads = flags.heads > 0 ? flags.heads : std::max<int64_t>(1, 4096 / n);
+    return Heads{heads, flags.nq > 0 ? flags.nq : n, flags.kv_heads > 0 ? flags.kv_heads : heads};
+  };
   const int64_t memory = cost::PhysicalMemoryBytes();
   for (int64_t n : ns)
     for (int64_t d : ds)
       for (DType dtype : dtypes) {
-        const int64_t heads = flags.heads > 0 ? flags.heads : std::max<int64_t>(1, 4096 / n);
-        const int64_t nq = flags.nq > 0 ? flags.nq : n;
-        const int64_t kv_heads = flags.kv_heads > 0 ? flags.kv_heads : heads;
+        const auto [heads, nq, kv_heads] = heads_of(n);
         const int64_t item = static_cast<int64_t>(DTypeSize(dtype));
         int64_t row = 0, qo = 0, kv = 0, mask = 0, bytes = 0;  // row: 2 rows of d elements
         bool fits = !__builtin_mul_overflow(d, 2 * item, &row) && !__builtin_mul_overflow(heads, nq, &qo) &&
@@ -256,9 +263,7 @@ void RunBench(const BenchFlags& flags) {
   for (int64_t n : ns)
     for (int64_t d : ds)
       for (DType dtype : dtypes) {
-        const int64_t heads = flags.heads > 0 ? flags.heads : std::max<int64_t>(1, 4096 / n);
-        const int64_t nq = flags.nq > 0 ? flags.nq : n;
-        const int64_t kv_heads = flags.kv_heads > 0 ? flags.kv_heads : heads;
+        const auto [heads, nq, kv_heads] = heads_of(n);
         UserCheck(heads % kv_heads == 0, "moa bench: --kv-heads: expected a divisor of the ", heads,
                   " query heads, got ", kv_heads);
         const BenchTensors t(dtype, heads, kv_heads, nq, n, d, seed++);

@@ -56,7 +56,23 @@ std::string PeerDescription() {
 }
 
 std::string PeerUnsupported(DType dtype) {
-  return dtype == DType::kFloat64 ? "oneDNN has no float64 matmul on CPUs" : "";
+  if (dtype == DType::kFloat64) return "oneDNN has no float64 matmul on CPUs";
+  if (dtype != DType::kBFloat16) return "";
+  // oneDNN 2.6 has bfloat16 matmuls only on AVX-512 CPUs: elsewhere creating one throws (an AVX2
+  // host ended `moa bench --impl onednn` in std::terminate), so ask it once with a tiny one.
+  static const bool has_bf16 = [] {
+    try {
+      const dnnl::engine engine(dnnl::engine::kind::cpu, 0);
+      const memory::desc md({1, 2, 2}, memory::data_type::bf16, tag::abc);
+      const memory::desc out({1, 2, 2}, memory::data_type::f32, tag::abc);
+      dnnl::matmul::primitive_desc(dnnl::matmul::desc(md, md, out), engine);
+      return true;
+    } catch (const dnnl::error&) {
+      return false;
+    }
+  }();
+  return has_bf16 ? "" : "oneDNN has no bfloat16 matmul on this CPU (ISA " +
+                             std::string(IsaName(dnnl::get_effective_cpu_isa())) + ")";
 }
 
 PeerRun::PeerRun(const BenchTensors& t, DType dtype, int64_t heads, int64_t nq, int64_t nk,
