@@ -17,10 +17,10 @@
 #include <vector>
 
 #include "hwy/targets.h"
-#include "kernels/amx/amx_bf16.h"
 #include "kernels/attention_problem.h"
 #include "kernels/attention_test_util.h"
 #include "kernels/cpu/bf16_dot.h"
+#include "kernels/kernel_path_test_util.h"
 #include "moa/attention.h"
 #include "moa/error.h"
 
@@ -78,8 +78,6 @@ double Lowest(DType dtype) {
   }
 }
 
-double Round(double x, bool float32) { return float32 ? static_cast<double>(static_cast<float>(x)) : x; }
-
 [[noreturn]] void Fail(const char* what, int64_t row, double got, double want) {
   std::fprintf(stderr, "moa::Attention disagrees with the reference: %s at row %lld: got %.17g, want %.17g\n",
                what, static_cast<long long>(row), got, want);
@@ -96,8 +94,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const int64_t targets[] = {0, HWY_SCALAR | HWY_EMU128, HWY_AVX2, HWY_AVX3};
   int64_t target = in.Pick(targets);
   if (target != 0 && target != (HWY_SCALAR | HWY_EMU128) && !(cpu_targets & target)) target = 0;
-  const int bf16_path = static_cast<int>(in.Below(4));  // kBf16Auto, NoAmx, Float32, AMX model
-  const bool amx_model = bf16_path == 3 && moa::internal::CpuHasAvx512Bf16();
+  const int bf16_paths[] = {moa::internal::kBf16Auto, moa::internal::kBf16NoAmx,
+                            moa::internal::kBf16Float32, moa::testing_util::kAmxModel};
+  int bf16_path = in.Pick(bf16_paths);
+  if (bf16_path == moa::testing_util::kAmxModel && !moa::internal::CpuHasAvx512Bf16()) {
+    bf16_path = moa::internal::kBf16Auto;
+  }
 
   const DType dtypes[] = {DType::kFloat64, DType::kFloat32, DType::kBFloat16};
   const DType dtype = in.Pick(dtypes);
@@ -178,27 +180,24 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   HostTensor lse = MakeTensor(float32_work ? DType::kFloat32 : DType::kFloat64, {batch, hq, nq}, Layout::kBhsd);
   if (with_lse) options.lse = lse.view;
 
-  hwy::SetSupportedTargetsForTest(target);
-  moa::internal::SetBf16PathForTest(amx_model || bf16_path == 3 ? moa::internal::kBf16Auto : bf16_path);
-  moa::internal::SetAmxEmulationForTest(amx_model);
   bool refused = false;
-  try {
-    moa::Attention(q.view, k.view, v.view, out.view, options);
-  } catch (const moa::Error& e) {
-    refused = true;
-    std::fprintf(stderr, "refused: %s\n", e.what());
+  {
+    const moa::testing_util::ScopedKernelPath path(target, bf16_path);
+    try {
+      moa::Attention(q.view, k.view, v.view, out.view, options);
+    } catch (const moa::Error& e) {
+      refused = true;
+      std::fprintf(stderr, "refused: %s\n", e.what());
+    }
   }
-  moa::internal::SetAmxEmulationForTest(false);
-  moa::internal::SetBf16PathForTest(moa::internal::kBf16Auto);
-  hwy::SetSupportedTargetsForTest(0);
   if (refused) __builtin_trap();  // every problem drawn here is valid
 
   // The reference: each score q·k·scale is exact; adding the mask rounds to the working precision,
   // as it does in PyTorch; the softmax and the weighted sum are then taken in float64.
+  const moa::testing_util::Reference want = moa::testing_util::ReferenceAttention(
+      q, k, v, mask ? &*mask : nullptr, options.is_causal,
+      options.causal_align == moa::CausalAlign::kBottomRight, scale, float32_work);
   const double tol = dtype == DType::kFloat64 ? 1e-12 : dtype == DType::kFloat32 ? 1e-5 : 2e-2;
-  const int64_t offset = options.causal_align == moa::CausalAlign::kBottomRight ? nk - nq : 0;
-  std::vector<double> s(nk);
-  std::vector<bool> seen(nk);
   for (int64_t b = 0; b < batch; ++b)
     for (int64_t h = 0; h < hq; ++h) {
       const int64_t g = h / (hq / hkv);
@@ -207,47 +206,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         for (int64_t e = 0; e < dv; ++e) vmax = std::max(vmax, std::fabs(v.Get4(b, g, j, e)));
       for (int64_t i = 0; i < nq; ++i) {
         const int64_t row = (b * hq + h) * nq + i;
-        double mx = -kInf;
-        bool nan = false;
-        for (int64_t j = 0; j < nk; ++j) {
-          double dot = 0;
-          for (int64_t c = 0; c < dk; ++c) dot += q.Get4(b, h, i, c) * k.Get4(b, g, j, c);
-          s[j] = Round(dot * scale, float32_work);
-          seen[j] = !options.is_causal || j <= i + offset;
-          if (mask) {
-            const int64_t at[4] = {b, h, i, j};
-            int64_t idx[4] = {0, 0, 0, 0};
-            const int r = mask->view.rank;
-            for (int d = 0; d < r; ++d) idx[d] = mask->view.sizes[d] == 1 ? 0 : at[4 - r + d];
-            const double m = mask->Get(idx);
-            if (mask->view.dtype == DType::kBool) seen[j] = seen[j] && m != 0;
-            else s[j] = Round(s[j] + m, float32_work);
-          }
-          if (!seen[j]) continue;
-          nan = nan || std::isnan(s[j]) || s[j] == kInf;  // +inf - +inf in the softmax
-          mx = std::max(mx, s[j]);
-        }
-        double z = 0;
-        for (int64_t j = 0; j < nk; ++j) {
-          s[j] = seen[j] && mx > -kInf ? std::exp(s[j] - mx) : 0.0;
-          z += s[j];
-        }
-        const double want_lse = nan ? NAN : mx == -kInf ? -kInf : mx + std::log(z);
         for (int64_t e = 0; e < dv; ++e) {
-          double acc = 0;
-          for (int64_t j = 0; j < nk; ++j) acc += s[j] * v.Get4(b, g, j, e);
-          const double want = nan ? NAN : mx == -kInf ? 0.0 : acc / z;
-          const double got = out.Get4(b, h, i, e);
-          if (std::isnan(want) != std::isnan(got)) Fail("NaN-ness of the output", row, got, want);
-          if (!std::isnan(want) && !(std::fabs(got - want) <= tol * vmax)) Fail("output", row, got, want);
+          const double w = want.out[row * dv + e], got = out.Get4(b, h, i, e);
+          if (std::isnan(w) != std::isnan(got)) Fail("NaN-ness of the output", row, got, w);
+          if (!std::isnan(w) && !(std::fabs(got - w) <= tol * vmax)) Fail("output", row, got, w);
         }
         if (with_lse) {
           const int64_t at[3] = {b, h, i};
-          const double got = lse.Get(at);
-          if (std::isnan(want_lse) != std::isnan(got)) Fail("NaN-ness of the LSE", row, got, want_lse);
-          if (!std::isnan(want_lse) && got != want_lse &&
-              !(std::fabs(got - want_lse) <= tol * std::max(1.0, std::fabs(want_lse)))) {
-            Fail("LSE", row, got, want_lse);
+          const double w = want.lse[row], got = lse.Get(at);
+          if (std::isnan(w) != std::isnan(got)) Fail("NaN-ness of the LSE", row, got, w);
+          if (!std::isnan(w) && got != w && !(std::fabs(got - w) <= tol * std::max(1.0, std::fabs(w)))) {
+            Fail("LSE", row, got, w);
           }
         }
       }

@@ -16,6 +16,7 @@
 #include <limits>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "hwy/targets.h"
@@ -47,10 +48,6 @@ struct Range {
   bool f64;
   int max_exp;  // largest binary exponent of a finite value
   double Round(double x) const { return f64 ? x : static_cast<double>(static_cast<float>(x)); }
-  // a + b as the kernels add them (both exact in the dtype): overflow gives +-inf, as IEEE does.
-  double Add(double a, double b) const {
-    return f64 ? a + b : static_cast<double>(static_cast<float>(a) + static_cast<float>(b));
-  }
   double Lowest() const {
     return f64 ? std::numeric_limits<double>::lowest() : std::numeric_limits<float>::lowest();
   }
@@ -148,44 +145,15 @@ Problem Make(const Shape& s, DType dtype, int variant, std::mt19937* rng) {
     }
 
   // The truth: the float64 softmax of the exact scores plus the mask, added in the kernels' dtype.
-  p.out.assign(s.hq * s.nq * s.dv, 0.0);
-  p.lse.assign(s.hq * s.nq, -kInf);
   int64_t idx[4] = {0, 0, 0, 0};
   for (idx[1] = 0; idx[1] < s.hkv; ++idx[1])
     for (idx[2] = 0; idx[2] < s.nk; ++idx[2])
       for (idx[3] = 0; idx[3] < s.dv; ++idx[3]) p.vmax = std::max(p.vmax, std::fabs(p.v.Get(idx)));
-  std::vector<double> x(s.nk);
-  for (int64_t h = 0; h < s.hq; ++h) {
-    const int64_t hk = h / (s.hq / s.hkv);
-    for (int64_t i = 0; i < s.nq; ++i) {
-      double mx = -kInf;
-      bool nan = false;
-      for (int64_t j = 0; j < s.nk; ++j) {
-        double dot = 0;
-        for (int64_t c = 0; c < s.dk; ++c) dot += p.q.Get4(0, h, i, c) * p.k.Get4(0, hk, j, c);
-        x[j] = dot * p.scale;  // exact
-        if (p.has_mask) x[j] = range.Add(x[j], p.mask.Get4(0, h, i, j));
-        nan = nan || std::isnan(x[j]) || x[j] == kInf;
-        mx = std::max(mx, x[j]);
-      }
-      double* orow = &p.out[(h * s.nq + i) * s.dv];
-      double& lse = p.lse[h * s.nq + i];
-      if (nan) {
-        std::fill(orow, orow + s.dv, std::nan(""));
-        lse = std::nan("");
-        continue;
-      }
-      if (mx == -kInf) continue;  // fully masked: 0, LSE -inf
-      double z = 0;
-      for (int64_t j = 0; j < s.nk; ++j) z += std::exp(x[j] - mx);
-      for (int64_t e = 0; e < s.dv; ++e) {
-        double acc = 0;
-        for (int64_t j = 0; j < s.nk; ++j) acc += std::exp(x[j] - mx) / z * p.v.Get4(0, hk, j, e);
-        orow[e] = acc;
-      }
-      lse = mx + std::log(z);
-    }
-  }
+  testing_util::Reference truth = testing_util::ReferenceAttention(
+      p.q, p.k, p.v, p.has_mask ? &p.mask : nullptr, /*causal=*/false, /*bottom_right=*/false,
+      p.scale, /*float32_scores=*/!range.f64);
+  p.out = std::move(truth.out);
+  p.lse = std::move(truth.lse);
   return p;
 }
 

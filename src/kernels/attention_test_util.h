@@ -105,9 +105,14 @@ struct Reference {
 // fully masked row giving 0 and lse -inf. `mask` may be null; its rank-aligned broadcast is done
 // here independently of the library (size 1 = broadcast).
 // `causal_offset`: when causal, query i sees key j only if j <= i + causal_offset.
+// `float32_scores`: each scaled score, and its sum with the additive mask, is rounded to float32,
+// as the kernels form them for float32 and bfloat16 inputs (and PyTorch in float32): with exact
+// scores (small integers times powers of two) this is the truth at any magnitude.
 inline Reference ReferenceAttentionAt(const HostTensor& q, const HostTensor& k,
                                       const HostTensor& v, const HostTensor* mask, bool causal,
-                                      int64_t causal_offset, double scale) {
+                                      int64_t causal_offset, double scale,
+                                      bool float32_scores = false) {
+  const auto round = [&](double x) { return float32_scores ? double(static_cast<float>(x)) : x; };
   const int64_t B = q.view.sizes[0], Hq = q.view.sizes[1], nq = q.view.sizes[2],
                 dk = q.view.sizes[3], Hkv = k.view.sizes[1], nk = k.view.sizes[2],
                 dv = v.view.sizes[3];
@@ -124,7 +129,7 @@ inline Reference ReferenceAttentionAt(const HostTensor& q, const HostTensor& k,
         for (int64_t j = 0; j < nk; ++j) {
           double dot = 0;
           for (int64_t c = 0; c < dk; ++c) dot += q.Get4(b, h, i, c) * k.Get4(b, hk, j, c);
-          s[j] = dot * scale;
+          s[j] = round(dot * scale);
           ok[j] = true;
           if (causal) ok[j] = j <= i + causal_offset;
           if (mask) {
@@ -134,7 +139,7 @@ inline Reference ReferenceAttentionAt(const HostTensor& q, const HostTensor& k,
             for (int d = 0; d < r; ++d) idx[d] = mask->view.sizes[d] == 1 ? 0 : full[4 - r + d];
             const double m = mask->Get(idx);
             if (mask->view.dtype == DType::kBool) ok[j] = ok[j] && m != 0;
-            else s[j] += m;
+            else s[j] = round(s[j] + m);
           }
           if (ok[j]) mx = std::max(mx, s[j]);
         }
@@ -154,10 +159,12 @@ inline Reference ReferenceAttentionAt(const HostTensor& q, const HostTensor& k,
           s[j] = ok[j] ? std::exp(s[j] - mx) : 0.0;
           z += s[j];
         }
+        // Weights normalised before the sum, so v near the largest double cannot overflow it.
+        for (int64_t j = 0; j < nk; ++j) s[j] /= z;
         for (int64_t e = 0; e < dv; ++e) {
           double acc = 0;
           for (int64_t j = 0; j < nk; ++j) acc += s[j] * v.Get4(b, hk, j, e);
-          ref.out[((b * Hq + h) * nq + i) * dv + e] = acc / z;
+          ref.out[((b * Hq + h) * nq + i) * dv + e] = acc;
         }
         ref.lse[(b * Hq + h) * nq + i] = mx + std::log(z);
       }
@@ -168,9 +175,9 @@ inline Reference ReferenceAttentionAt(const HostTensor& q, const HostTensor& k,
 // The causal diagonal top-left (PyTorch) or bottom-right (FlashAttention).
 inline Reference ReferenceAttention(const HostTensor& q, const HostTensor& k, const HostTensor& v,
                                     const HostTensor* mask, bool causal, bool bottom_right,
-                                    double scale) {
+                                    double scale, bool float32_scores = false) {
   const int64_t offset = bottom_right ? k.view.sizes[2] - q.view.sizes[2] : 0;
-  return ReferenceAttentionAt(q, k, v, mask, causal, offset, scale);
+  return ReferenceAttentionAt(q, k, v, mask, causal, offset, scale, float32_scores);
 }
 
 }  // namespace moa::testing_util
